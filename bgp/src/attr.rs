@@ -1,0 +1,1 @@
+//! Path attributes. Placeholder.

@@ -1,0 +1,1 @@
+//! NLRI. Placeholder.

@@ -1,0 +1,1 @@
+//! # mdc-evpn: MP-BGP EVPN for mdc. Placeholder: being written.

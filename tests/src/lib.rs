@@ -1,0 +1,1 @@
+//! Interop test harness (grows with the sessions issue).
