@@ -53,20 +53,13 @@ impl SessionContext {
     /// The context of a session that negotiated 4-octet AS and nothing else,
     /// which is what every modern peer sends.
     pub fn modern() -> Self {
-        SessionContext {
-            four_octet_as: true,
-            ..Default::default()
-        }
+        SessionContext { four_octet_as: true, ..Default::default() }
     }
 
     /// The largest message this session may carry (OPEN and KEEPALIVE are
     /// always limited to 4096, RFC 8654 §3).
     pub fn max_message_len(&self) -> usize {
-        if self.extended_message {
-            MAX_EXTENDED_MESSAGE_LEN
-        } else {
-            MAX_MESSAGE_LEN
-        }
+        if self.extended_message { MAX_EXTENDED_MESSAGE_LEN } else { MAX_MESSAGE_LEN }
     }
 
     #[inline]

@@ -43,11 +43,7 @@ pub struct DecodeError {
 
 impl DecodeError {
     pub fn new(offset: usize, field: &'static str, kind: ErrorKind) -> Self {
-        DecodeError {
-            offset,
-            field,
-            kind,
-        }
+        DecodeError { offset, field, kind }
     }
 }
 
@@ -56,24 +52,13 @@ impl DecodeError {
 pub enum EncodeError {
     /// A field does not fit its length field (e.g. an attribute over 65535 bytes).
     #[error("{field} is {length} bytes, more than its length field can hold ({max})")]
-    TooLong {
-        field: &'static str,
-        length: usize,
-        max: usize,
-    },
+    TooLong { field: &'static str, length: usize, max: usize },
     /// A single element is larger than the negotiated maximum message size.
     #[error("{field} needs {length} bytes, more than the maximum message size {max}")]
-    ExceedsMessageSize {
-        field: &'static str,
-        length: usize,
-        max: usize,
-    },
+    ExceedsMessageSize { field: &'static str, length: usize, max: usize },
     /// The value cannot be expressed in this session's context.
     #[error("{field}: {why}")]
-    Unrepresentable {
-        field: &'static str,
-        why: &'static str,
-    },
+    Unrepresentable { field: &'static str, why: &'static str },
 }
 
 /// A message that must end the session: the NOTIFICATION to send and the
@@ -87,9 +72,6 @@ pub struct MessageError {
 
 impl MessageError {
     pub fn new(code: u8, subcode: u8, data: impl Into<Vec<u8>>, error: DecodeError) -> Self {
-        MessageError {
-            notification: crate::notification::Notification::new(code, subcode, data),
-            error,
-        }
+        MessageError { notification: crate::notification::Notification::new(code, subcode, data), error }
     }
 }

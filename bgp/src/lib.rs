@@ -9,11 +9,9 @@
 //! Families it does not model (EVPN lives in `mdc-evpn`) travel as raw NLRI
 //! bytes, framed and checked by a [`context::FamilyCodec`] plug-in.
 
-#![cfg_attr(
-    test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
-)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod aspath;
 pub mod attr;
 pub mod capability;
 pub mod community;
@@ -25,6 +23,7 @@ pub mod nlri;
 pub mod notification;
 pub mod open;
 pub mod reader;
+pub mod rfc7606;
 pub mod route_refresh;
 pub mod tunnel;
 pub mod update;

@@ -51,7 +51,7 @@ pub fn decode_header(buf: &[u8], ctx: &SessionContext) -> Result<Option<Header>,
     let Some(&[ref marker @ .., l0, l1, kind]) = buf.get(..HEADER_LEN) else {
         return Ok(None);
     };
-    if marker != &MARKER {
+    if *marker != MARKER {
         return Err(header_error(
             header_subcode::CONNECTION_NOT_SYNCHRONIZED,
             Vec::new(),
@@ -70,13 +70,7 @@ pub fn decode_header(buf: &[u8], ctx: &SessionContext) -> Result<Option<Header>,
             return Err(header_error(
                 header_subcode::BAD_MESSAGE_TYPE,
                 vec![other],
-                DecodeError::new(
-                    18,
-                    "message type",
-                    ErrorKind::BadValue {
-                        value: other.into(),
-                    },
-                ),
+                DecodeError::new(18, "message type", ErrorKind::BadValue { value: other.into() }),
             ));
         }
     };
@@ -93,9 +87,7 @@ pub fn decode_header(buf: &[u8], ctx: &SessionContext) -> Result<Option<Header>,
 /// Length of the first complete message in `buf`, `None` if more bytes are
 /// needed, or the error that ends the session.
 pub fn frame_len(buf: &[u8], ctx: &SessionContext) -> Result<Option<usize>, MessageError> {
-    Ok(decode_header(buf, ctx)?
-        .filter(|h| buf.len() >= h.length)
-        .map(|h| h.length))
+    Ok(decode_header(buf, ctx)?.filter(|h| buf.len() >= h.length).map(|h| h.length))
 }
 
 /// Any BGP message, decoded.
@@ -122,10 +114,7 @@ impl Message {
                     DecodeError::new(
                         0,
                         "message header",
-                        ErrorKind::Truncated {
-                            needed: HEADER_LEN,
-                            available: buf.len(),
-                        },
+                        ErrorKind::Truncated { needed: HEADER_LEN, available: buf.len() },
                     ),
                 ));
             }
@@ -135,13 +124,7 @@ impl Message {
             return Err(header_error(
                 header_subcode::BAD_MESSAGE_LENGTH,
                 len_bytes,
-                DecodeError::new(
-                    16,
-                    "message length",
-                    ErrorKind::BadLength {
-                        length: header.length,
-                    },
-                ),
+                DecodeError::new(16, "message length", ErrorKind::BadLength { length: header.length }),
             ));
         }
         let body = buf.get(HEADER_LEN..).unwrap_or_default();
@@ -150,13 +133,9 @@ impl Message {
             kind::UPDATE => Ok(Message::Update(Update::decode_body(body, HEADER_LEN, ctx)?)),
             kind::NOTIFICATION => Notification::decode_body(body, HEADER_LEN)
                 .map(Message::Notification)
-                .map_err(|error| {
-                    header_error(header_subcode::BAD_MESSAGE_LENGTH, Vec::new(), error)
-                }),
+                .map_err(|error| header_error(header_subcode::BAD_MESSAGE_LENGTH, Vec::new(), error)),
             kind::KEEPALIVE => Ok(Message::Keepalive),
-            kind::ROUTE_REFRESH => Ok(Message::RouteRefresh(RouteRefresh::decode_body(
-                body, HEADER_LEN,
-            )?)),
+            kind::ROUTE_REFRESH => Ok(Message::RouteRefresh(RouteRefresh::decode_body(body, HEADER_LEN)?)),
             _ => unreachable_kind(header.kind),
         }
     }
@@ -185,7 +164,13 @@ impl Message {
                     }
                     Message::Update(_) => kind::UPDATE,
                 };
-                finish(&mut out, 0, kind, ctx.max_message_len())?;
+                // OPEN and KEEPALIVE never exceed 4096 bytes (RFC 8654 §3).
+                let max = if matches!(other, Message::Open(_) | Message::Keepalive) {
+                    MAX_MESSAGE_LEN
+                } else {
+                    ctx.max_message_len()
+                };
+                finish(&mut out, 0, kind, max)?;
                 Ok(vec![out])
             }
         }
@@ -198,11 +183,7 @@ fn unreachable_kind(kind: u8) -> Result<Message, MessageError> {
     Err(header_error(
         header_subcode::BAD_MESSAGE_TYPE,
         vec![kind],
-        DecodeError::new(
-            18,
-            "message type",
-            ErrorKind::BadValue { value: kind.into() },
-        ),
+        DecodeError::new(18, "message type", ErrorKind::BadValue { value: kind.into() }),
     ))
 }
 
@@ -213,19 +194,10 @@ pub fn begin(out: &mut Vec<u8>) {
 }
 
 /// Fill in length and type of the message that starts at `start` in `out`.
-pub fn finish(
-    out: &mut [u8],
-    start: usize,
-    kind: u8,
-    max: usize,
-) -> Result<(), crate::error::EncodeError> {
+pub fn finish(out: &mut [u8], start: usize, kind: u8, max: usize) -> Result<(), crate::error::EncodeError> {
     let len = out.len() - start;
     if len > max {
-        return Err(crate::error::EncodeError::ExceedsMessageSize {
-            field: "message",
-            length: len,
-            max,
-        });
+        return Err(crate::error::EncodeError::ExceedsMessageSize { field: "message", length: len, max });
     }
     if let Some([l0, l1, k]) = out.get_mut(start + 16..start + 19) {
         *l0 = (len >> 8) as u8;

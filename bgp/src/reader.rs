@@ -17,11 +17,7 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over a whole message (offsets start at 0).
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            base: 0,
-        }
+        Reader { buf, pos: 0, base: 0 }
     }
 
     /// A reader over `buf`, which starts at `base` bytes into the message.
@@ -72,13 +68,7 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(b)
             }
-            None => Err(self.error(
-                field,
-                ErrorKind::Truncated {
-                    needed: n,
-                    available: self.remaining(),
-                },
-            )),
+            None => Err(self.error(field, ErrorKind::Truncated { needed: n, available: self.remaining() })),
         }
     }
 
@@ -105,13 +95,7 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 Ok(b)
             }
-            None => Err(self.error(
-                field,
-                ErrorKind::Truncated {
-                    needed: 1,
-                    available: 0,
-                },
-            )),
+            None => Err(self.error(field, ErrorKind::Truncated { needed: 1, available: 0 })),
         }
     }
 
@@ -144,17 +128,19 @@ impl<'a> Reader<'a> {
         Ok(std::net::Ipv6Addr::from(self.array::<16>(field)?))
     }
 
+    /// Skip `n` bytes the caller has already seen through [`Reader::peek_rest`].
+    /// Skipping past the end leaves the reader empty.
+    #[inline]
+    pub fn advance(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n).min(self.buf.len());
+    }
+
     /// Fail if any byte is left unread.
     pub fn finish(&self, field: &'static str) -> Result<(), DecodeError> {
         if self.is_empty() {
             Ok(())
         } else {
-            Err(self.error(
-                field,
-                ErrorKind::TrailingBytes {
-                    count: self.remaining(),
-                },
-            ))
+            Err(self.error(field, ErrorKind::TrailingBytes { count: self.remaining() }))
         }
     }
 }
@@ -174,13 +160,7 @@ mod tests {
         let err = s.u16("d").unwrap_err();
         assert_eq!(err.offset, 22);
         assert_eq!(err.field, "d");
-        assert_eq!(
-            err.kind,
-            ErrorKind::Truncated {
-                needed: 2,
-                available: 1
-            }
-        );
+        assert_eq!(err.kind, ErrorKind::Truncated { needed: 2, available: 1 });
         assert_eq!(r.offset(), 23);
     }
 

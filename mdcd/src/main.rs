@@ -2,8 +2,5 @@
 //! issue; today it only reports its version.
 
 fn main() {
-    println!(
-        "mdcd {} (wire codec only; no sessions yet)",
-        env!("CARGO_PKG_VERSION")
-    );
+    println!("mdcd {} (wire codec only; no sessions yet)", env!("CARGO_PKG_VERSION"));
 }
