@@ -8,8 +8,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mdc_benches::{full_table_ipv4, ipv4_update, ipv6_update};
+use mdc_benches::{evpn_context, evpn_update, full_table_ipv4, ipv4_update, ipv6_update};
 use mdc_bgp::SessionContext;
+use mdc_bgp::attr::MpNlri;
 use mdc_bgp::update::{Update, UpdateView};
 
 fn ipv4_500(c: &mut Criterion) {
@@ -41,6 +42,33 @@ fn ipv6_200(c: &mut Criterion) {
     let mut g = c.benchmark_group("ipv6_mp_reach_200");
     g.throughput(Throughput::Elements(200));
     g.bench_function("decode", |b| b.iter(|| Update::decode_message(black_box(&msg), &ctx)));
+    let decoded = Update::decode_message(&msg, &ctx).unwrap_or_else(|e| panic!("{e}")).update;
+    g.bench_function("encode", |b| b.iter(|| black_box(&decoded).encode(&ctx)));
+    g.finish();
+}
+
+fn evpn_100(c: &mut Criterion) {
+    let msg = evpn_update(100);
+    let ctx = evpn_context();
+    let mut g = c.benchmark_group("evpn_type2_100");
+    g.throughput(Throughput::Elements(100));
+    // Framing and syntax checks of every NLRI (what bgp does for a session).
+    g.bench_function("decode", |b| b.iter(|| Update::decode_message(black_box(&msg), &ctx)));
+    // Plus the typed EVPN model of every route (what a VTEP does).
+    g.bench_function("decode_typed", |b| {
+        b.iter(|| {
+            let d = Update::decode_message(black_box(&msg), &ctx).unwrap_or_else(|e| panic!("{e}"));
+            let mut n = 0;
+            if let Some(MpNlri::Typed(routes)) = d.update.mp_reach().map(|r| &r.nlri) {
+                for r in routes {
+                    let (route, _) =
+                        mdc_evpn::EvpnRoute::decode(&r.bytes, 0).unwrap_or_else(|e| panic!("{e}"));
+                    n += usize::from(route.route_type());
+                }
+            }
+            n
+        })
+    });
     let decoded = Update::decode_message(&msg, &ctx).unwrap_or_else(|e| panic!("{e}")).update;
     g.bench_function("encode", |b| b.iter(|| black_box(&decoded).encode(&ctx)));
     g.finish();
@@ -122,5 +150,5 @@ mod nom_nlri {
     }
 }
 
-criterion_group!(benches, ipv4_500, ipv6_200, full_table);
+criterion_group!(benches, ipv4_500, ipv6_200, evpn_100, full_table);
 criterion_main!(benches);

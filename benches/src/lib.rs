@@ -174,3 +174,49 @@ pub fn full_table_ipv4(n: usize) -> Vec<Vec<u8>> {
     out.extend(Update::end_of_rib_marker(Family::IPV4_UNICAST).encode(&ctx).unwrap_or_default());
     out
 }
+
+/// The session context of an EVPN session: 4-octet AS and the EVPN codec.
+pub fn evpn_context() -> SessionContext {
+    SessionContext::modern().with_family_codec(mdc_evpn::family_codec())
+}
+
+/// (c) One EVPN UPDATE with `n` type-2 MAC/IP routes (IPv4, one label, VNI
+/// 100), next hop the VTEP, RT and VXLAN encapsulation communities, as FRR
+/// sends them.
+pub fn evpn_update(n: usize) -> Vec<u8> {
+    use mdc_bgp::attr::OpaqueNlri;
+    use mdc_bgp::community::{ExtendedCommunities, ExtendedCommunity};
+    use mdc_evpn::{Esi, EvpnRoute, Label, MacAddress, MacIpAdvertisementRoute, RouteDistinguisher};
+
+    let rd = RouteDistinguisher::Ipv4 { addr: Ipv4Addr::new(192, 0, 2, 1), number: 2 };
+    let label = Label::from_vni(100).unwrap_or_else(|| unreachable!());
+    let nlri = (0..n)
+        .map(|i| {
+            let [_, _, a, b] = (i as u32).to_be_bytes();
+            let route = EvpnRoute::MacIpAdvertisement(MacIpAdvertisementRoute {
+                rd,
+                esi: Esi::ZERO,
+                ethernet_tag: 0,
+                mac: MacAddress([0x02, 0, 0, 0, a, b]),
+                ip: Some(std::net::IpAddr::V4(Ipv4Addr::new(198, 51, a, b))),
+                label1: label,
+                label2: None,
+            });
+            OpaqueNlri { path_id: None, bytes: route.to_bytes() }
+        })
+        .collect();
+    let attrs = vec![
+        PathAttribute::new(AttrValue::MpReach(MpReach {
+            family: Family::L2VPN_EVPN,
+            next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            nlri: MpNlri::Typed(nlri),
+        })),
+        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+        PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(vec![65001]))),
+        PathAttribute::new(AttrValue::ExtendedCommunities(ExtendedCommunities(vec![
+            ExtendedCommunity::route_target_as2(65001, 100),
+            ExtendedCommunity::vxlan_encapsulation(),
+        ]))),
+    ];
+    one_message(&Update { withdrawn: vec![], attributes: attrs, nlri: vec![] }, &evpn_context())
+}
