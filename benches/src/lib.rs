@@ -202,7 +202,7 @@ pub fn evpn_update(n: usize) -> Vec<u8> {
                 label1: label,
                 label2: None,
             });
-            OpaqueNlri { path_id: None, bytes: route.to_bytes() }
+            OpaqueNlri { path_id: None, bytes: route.to_bytes().into() }
         })
         .collect();
     let attrs = vec![

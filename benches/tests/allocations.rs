@@ -9,7 +9,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use mdc_benches::{ipv4_update, ipv6_update};
+use mdc_benches::{evpn_context, evpn_update, ipv4_update, ipv6_update};
 use mdc_bgp::SessionContext;
 use mdc_bgp::update::{Update, UpdateView};
 
@@ -71,4 +71,15 @@ fn owned_decode_allocations_do_not_grow_with_prefixes() {
         assert_eq!(a_small, a_large, "allocations must not depend on the number of prefixes");
         assert!(a_large < 16, "{a_large} allocations for one UPDATE");
     }
+}
+
+#[test]
+fn evpn_decode_allocates_per_attribute_not_per_route() {
+    let ctx = evpn_context();
+    let (small, large) = (evpn_update(10), evpn_update(100));
+    let (a_small, d) = count(|| Update::decode_message(&small, &ctx).unwrap());
+    drop(d);
+    let (a_large, d) = count(|| Update::decode_message(&large, &ctx).unwrap());
+    drop(d);
+    assert_eq!(a_small, a_large);
 }

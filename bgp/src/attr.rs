@@ -15,6 +15,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use bytes::Bytes;
+
 use crate::aspath::{AS_TRANS, AsPath};
 use crate::community::{Communities, ExtendedCommunities, Ipv6ExtendedCommunities, LargeCommunities};
 use crate::context::SessionContext;
@@ -158,11 +160,13 @@ impl NextHop {
 }
 
 /// One NLRI of a family `bgp` carries as bytes (e.g. EVPN), framed by the
-/// family's [`crate::context::FamilyCodec`].
+/// family's [`crate::context::FamilyCodec`]. The bytes of every NLRI of one
+/// attribute share one buffer, so decoding allocates per attribute, not
+/// per route.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OpaqueNlri {
     pub path_id: Option<u32>,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
 }
 
 /// The NLRI of MP_REACH_NLRI or MP_UNREACH_NLRI.
@@ -208,15 +212,33 @@ impl MpNlri {
             return Ok(MpNlri::Prefixes(v));
         }
         let Some(codec) = ctx.family_codec(family) else { return Ok(MpNlri::Raw(field.to_vec())) };
+        // First pass: framing only, to size the list exactly.
         let mut r = Reader::at(field, offset);
-        let mut v = Vec::new();
+        let mut count = 0;
+        while !r.is_empty() {
+            if add_path {
+                r.u32("path identifier")?;
+            }
+            let at = r.offset();
+            let len = (codec.split)(family, r.peek_rest(), at)?;
+            if len == 0 {
+                // A codec that consumes nothing would loop forever.
+                return Err(DecodeError::new(at, "NLRI length", ErrorKind::BadLength { length: 0 }));
+            }
+            r.bytes(len, "NLRI")?;
+            count += 1;
+        }
+        let shared = Bytes::copy_from_slice(field);
+        let mut r = Reader::at(field, offset);
+        let mut v = Vec::with_capacity(count);
         while !r.is_empty() {
             let path_id = if add_path { Some(r.u32("path identifier")?) } else { None };
             let at = r.offset();
             let len = (codec.split)(family, r.peek_rest(), at)?;
             let bytes = r.bytes(len, "NLRI")?;
             (codec.check)(family, bytes, at)?;
-            v.push(OpaqueNlri { path_id, bytes: bytes.to_vec() });
+            let start = at - offset;
+            v.push(OpaqueNlri { path_id, bytes: shared.slice(start..start + len) });
         }
         Ok(MpNlri::Typed(v))
     }

@@ -174,7 +174,7 @@ fn mp_reach_next_hop_kinds() {
                     next_hop: nh,
                     nlri: MpNlri::Typed(vec![mdc_bgp::attr::OpaqueNlri {
                         path_id: None,
-                        bytes: vec![3, 1, 9],
+                        bytes: vec![3, 1, 9].into(),
                     }]),
                 })),
                 PathAttribute::new(AttrValue::Origin(Origin::Igp)),
