@@ -187,3 +187,21 @@ fn mp_reach_next_hop_kinds() {
         assert_eq!(d.update, u);
     }
 }
+
+#[test]
+fn a_codec_that_consumes_nothing_cannot_hang_the_decoder() {
+    let ctx = SessionContext::modern().with_family_codec(mdc_bgp::context::FamilyCodec {
+        family: Family::L2VPN_EVPN,
+        split: |_, _, _| Ok(0),
+        check: |_, _, _| Ok(()),
+    });
+    let mut mp = vec![0x90, 14, 0, 10, 0, 25, 70, 4, 192, 0, 2, 1, 0, 3, 1, 9];
+    mp[3] = (mp.len() - 4) as u8;
+    let mut m = vec![0xff; 16];
+    m.extend_from_slice(&((19 + 4 + mp.len()) as u16).to_be_bytes());
+    m.push(2);
+    m.extend_from_slice(&[0, 0, 0, mp.len() as u8]);
+    m.extend_from_slice(&mp);
+    let d = Update::decode_message(&m, &ctx).unwrap();
+    assert_eq!(d.outcome, Outcome::AfiSafiDisable(vec![Family::L2VPN_EVPN]));
+}
