@@ -782,3 +782,24 @@ fn decode_mp_unreach(r: &mut Reader<'_>, ctx: &SessionContext) -> Result<MpUnrea
         .map_err(|e| mp_fault(Some(family), update_subcode::OPTIONAL_ATTRIBUTE_ERROR, e))?;
     Ok(MpUnreach { family, nlri })
 }
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Origin::Igp => "IGP",
+            Origin::Egp => "EGP",
+            Origin::Incomplete => "incomplete",
+        })
+    }
+}
+
+impl std::fmt::Display for NextHop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NextHop::V4(a) => a.fmt(f),
+            NextHop::V6 { global, link_local: None } => global.fmt(f),
+            NextHop::V6 { global, link_local: Some(ll) } => write!(f, "{global} ({ll})"),
+            NextHop::Raw(b) => write!(f, "0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        }
+    }
+}

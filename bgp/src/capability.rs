@@ -892,3 +892,55 @@ mod tests {
         }
     }
 }
+
+impl fmt::Display for AddPathMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            AddPathMode::RECEIVE => f.write_str("receive"),
+            AddPathMode::SEND => f.write_str("send"),
+            AddPathMode::BOTH => f.write_str("send/receive"),
+            AddPathMode(other) => write!(f, "mode-{other}"),
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    /// A short form in the spirit of `show bgp neighbors`:
+    /// `mp ipv4-unicast`, `add-path ipv4-unicast send/receive`,
+    /// `graceful-restart 120s flags 0xc [ipv4-unicast]`, `unknown 128`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn list<T>(items: &[T], each: impl Fn(&T) -> String) -> String {
+            items.iter().map(each).collect::<Vec<_>>().join(", ")
+        }
+        match self {
+            Capability::Multiprotocol(fam) => write!(f, "mp {fam}"),
+            Capability::RouteRefresh => f.write_str("route-refresh"),
+            Capability::ExtendedNextHop(v) => write!(
+                f,
+                "extended-nexthop [{}]",
+                list(v, |e| format!("{} via afi{}", e.family, e.next_hop_afi.0))
+            ),
+            Capability::ExtendedMessage => f.write_str("extended-message"),
+            Capability::Role(r) => write!(f, "role {r}"),
+            Capability::GracefulRestart(gr) => write!(
+                f,
+                "graceful-restart {}s flags 0x{:x} [{}]",
+                gr.restart_time,
+                gr.flags,
+                list(&gr.families, |x| format!("{} 0x{:x}", x.family, x.flags))
+            ),
+            Capability::FourOctetAs(asn) => write!(f, "4-octet-as {asn}"),
+            Capability::AddPath(v) => {
+                write!(f, "add-path [{}]", list(v, |a| format!("{} {}", a.family, a.mode)))
+            }
+            Capability::EnhancedRouteRefresh => f.write_str("enhanced-route-refresh"),
+            Capability::LongLivedGracefulRestart(v) => {
+                write!(f, "llgr [{}]", list(v, |l| format!("{} 0x{:x} {}s", l.family, l.flags, l.stale_time)))
+            }
+            Capability::Fqdn { hostname, domain } if domain.is_empty() => write!(f, "fqdn {hostname}"),
+            Capability::Fqdn { hostname, domain } => write!(f, "fqdn {hostname}.{domain}"),
+            Capability::Unknown { code, value } if value.is_empty() => write!(f, "unknown {code}"),
+            Capability::Unknown { code, value } => write!(f, "unknown {code} ({} bytes)", value.len()),
+        }
+    }
+}
