@@ -217,6 +217,24 @@ fn prefix_bytes<'a>(r: &mut Reader<'a>, max: u8) -> Result<(u8, &'a [u8]), Decod
     Ok((len, bytes))
 }
 
+/// Read a length-prefixed prefix into an N-byte address, zero-padded.
+#[inline]
+fn read_padded<const N: usize>(r: &mut Reader<'_>, max: u8) -> Result<([u8; N], u8), DecodeError> {
+    let (len, bytes) = prefix_bytes(r, max)?;
+    let mut a = [0u8; N];
+    for (d, s) in a.iter_mut().zip(bytes) {
+        *d = *s;
+    }
+    Ok((a, len))
+}
+
+/// Write the length byte and the significant octets of an address.
+#[inline]
+fn write_prefix(out: &mut Vec<u8>, len: u8, octets: &[u8]) {
+    out.push(len);
+    out.extend_from_slice(octets.get(..usize::from(len).div_ceil(8)).unwrap_or(octets));
+}
+
 impl WirePrefix for Ipv4Prefix {
     const AFI: Afi = Afi::IPV4;
     const MAX_LEN: u8 = 32;
@@ -230,19 +248,13 @@ impl WirePrefix for Ipv4Prefix {
             let addr = u32::from_be_bytes([a, b, c, d]) & mask32(len);
             return Ok(Ipv4Prefix { addr: Ipv4Addr::from(addr), len });
         }
-        let (len, bytes) = prefix_bytes(r, 32)?;
-        let mut a = [0u8; 4];
-        for (d, s) in a.iter_mut().zip(bytes) {
-            *d = *s;
-        }
+        let (a, len) = read_padded::<4>(r, 32)?;
         Ok(Ipv4Prefix { addr: Ipv4Addr::from(u32::from_be_bytes(a) & mask32(len)), len })
     }
 
     #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
-        out.push(self.len);
-        let octets = self.addr.octets();
-        out.extend_from_slice(octets.get(..usize::from(self.len).div_ceil(8)).unwrap_or(&octets));
+        write_prefix(out, self.len, &self.addr.octets());
     }
 
     #[inline]
@@ -257,19 +269,13 @@ impl WirePrefix for Ipv6Prefix {
 
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let (len, bytes) = prefix_bytes(r, 128)?;
-        let mut a = [0u8; 16];
-        for (d, s) in a.iter_mut().zip(bytes) {
-            *d = *s;
-        }
+        let (a, len) = read_padded::<16>(r, 128)?;
         Ok(Ipv6Prefix { addr: Ipv6Addr::from(u128::from_be_bytes(a) & mask128(len)), len })
     }
 
     #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
-        out.push(self.len);
-        let octets = self.addr.octets();
-        out.extend_from_slice(octets.get(..usize::from(self.len).div_ceil(8)).unwrap_or(&octets));
+        write_prefix(out, self.len, &self.addr.octets());
     }
 
     #[inline]
