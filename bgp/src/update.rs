@@ -487,10 +487,16 @@ impl Update {
     /// every non-MP attribute. Never emits a message above the maximum.
     pub fn encode(&self, ctx: &SessionContext) -> Result<Vec<Vec<u8>>, EncodeError> {
         let max = ctx.max_message_len();
-        let mut out = Vec::with_capacity(256);
-        encode_one(&mut out, &self.withdrawn, &self.attributes, None, &self.nlri, ctx)?;
-        if out.len() <= max {
-            return Ok(vec![out]);
+        // One message may hold at most one MP_REACH_NLRI and one
+        // MP_UNREACH_NLRI (RFC 7606 §3 g); a model with more (e.g. the
+        // withdrawals of two families after treat-as-withdraw) is split.
+        let count = |code: u8| self.attributes.iter().filter(|a| a.code() == code).count();
+        if count(code::MP_REACH_NLRI) <= 1 && count(code::MP_UNREACH_NLRI) <= 1 {
+            let mut out = Vec::with_capacity(256);
+            encode_one(&mut out, &self.withdrawn, &self.attributes, None, &self.nlri, ctx)?;
+            if out.len() <= max {
+                return Ok(vec![out]);
+            }
         }
         self.encode_split(ctx, max)
     }
@@ -522,7 +528,8 @@ impl Update {
             match &a.value {
                 AttrValue::MpUnreach(u) => {
                     let room = max - FIXED - ATTR_HEAD - 3;
-                    for chunk in chunks(u.nlri.item_lens().into_iter(), room)? {
+                    // An MP attribute without NLRI (End-of-RIB) still gets its message.
+                    for chunk in at_least_one(chunks(u.nlri.item_lens().into_iter(), room)?) {
                         let part = MpUnreach { family: u.family, nlri: u.nlri.slice(chunk) };
                         let attr = PathAttribute { flags: a.flags, value: AttrValue::MpUnreach(part) };
                         let mut m = Vec::new();
@@ -538,7 +545,7 @@ impl Update {
                             length: plain_bytes.len(),
                             max,
                         })?;
-                    for chunk in chunks(r.nlri.item_lens().into_iter(), room)? {
+                    for chunk in at_least_one(chunks(r.nlri.item_lens().into_iter(), room)?) {
                         let part = MpReach {
                             family: r.family,
                             next_hop: r.next_hop.clone(),
@@ -604,6 +611,11 @@ fn chunks(
         out.push(start..n);
     }
     Ok(out)
+}
+
+/// The runs, or one empty run when there are none.
+fn at_least_one(runs: Vec<std::ops::Range<usize>>) -> Vec<std::ops::Range<usize>> {
+    if runs.is_empty() { vec![0..0] } else { runs }
 }
 
 /// Write one UPDATE message: withdrawn, then `attrs`, then the pre-encoded

@@ -105,3 +105,27 @@ fn attributes_too_large_for_any_message_is_an_error() {
     let u = Update { withdrawn: vec![], attributes, nlri: vec![v4(1)] };
     assert!(matches!(u.encode(&SessionContext::modern()), Err(EncodeError::ExceedsMessageSize { .. })));
 }
+
+#[test]
+fn two_families_of_withdrawals_go_in_separate_messages() {
+    // Found by the `update` fuzzer: ORIGIN 5 (treat-as-withdraw) with
+    // MP_UNREACH for IPv6 and MP_REACH for IPv4 leaves two MP_UNREACH_NLRI
+    // in the model, which one message must not carry (RFC 7606 §3 g).
+    let body = [
+        0x00, 0x00, 0x00, 0x16, 0x40, 0x01, 0x01, 0x05, 0x80, 0x0f, 0x03, 0x00, 0x02, 0x01, 0x80, 0x0e, 0x09,
+        0x00, 0x01, 0x01, 0x04, 0xc0, 0x00, 0x02, 0x01, 0x00,
+    ];
+    let ctx = SessionContext::modern();
+    let d = Update::decode_body(&body, 19, &ctx).unwrap();
+    assert_eq!(d.outcome, Outcome::TreatAsWithdraw);
+    assert_eq!(d.update.attributes.len(), 2, "one MP_UNREACH_NLRI per family");
+    let messages = d.update.encode(&ctx).unwrap();
+    assert_eq!(messages.len(), 2);
+    let mut families = Vec::new();
+    for m in &messages {
+        let again = Update::decode_message(m, &ctx).unwrap();
+        assert_eq!(again.outcome, Outcome::Clean);
+        families.push(again.update.mp_unreach().unwrap().family);
+    }
+    assert_eq!(families, [Family::IPV6_UNICAST, Family::IPV4_UNICAST]);
+}
