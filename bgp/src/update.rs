@@ -615,7 +615,7 @@ fn chunks(
 
 /// The runs, or one empty run when there are none.
 fn at_least_one(runs: Vec<std::ops::Range<usize>>) -> Vec<std::ops::Range<usize>> {
-    if runs.is_empty() { vec![0..0] } else { runs }
+    if runs.is_empty() { vec![std::ops::Range { start: 0, end: 0 }] } else { runs }
 }
 
 /// Write one UPDATE message: withdrawn, then `attrs`, then the pre-encoded
