@@ -269,6 +269,14 @@ impl WirePrefix for Ipv6Prefix {
 
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        // Fast path, as for IPv4: one 17-byte window, masked.
+        if let Some(&[len @ 0..=128, ref window @ ..]) = r.peek_rest().get(..17) {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(window);
+            r.advance(1 + usize::from(len).div_ceil(8));
+            let addr = u128::from_be_bytes(a) & mask128(len);
+            return Ok(Ipv6Prefix { addr: Ipv6Addr::from(addr), len });
+        }
         let (a, len) = read_padded::<16>(r, 128)?;
         Ok(Ipv6Prefix { addr: Ipv6Addr::from(u128::from_be_bytes(a) & mask128(len)), len })
     }
