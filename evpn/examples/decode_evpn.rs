@@ -1,5 +1,5 @@
 //! Print the EVPN routes in UPDATE messages stored one per file:
-//! `cargo run -p mdc-evpn --example decode -- FILE...`.
+//! `cargo run -p mdc-evpn --example decode_evpn -- FILE...`.
 
 use std::process::ExitCode;
 
