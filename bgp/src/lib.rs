@@ -14,6 +14,8 @@ pub mod notification;
 pub mod open;
 pub mod reader;
 pub mod rfc7606;
+#[cfg(feature = "speaker")]
+pub mod speaker;
 pub mod route_refresh;
 pub mod tunnel;
 pub mod update;
