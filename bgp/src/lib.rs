@@ -16,9 +16,9 @@ pub mod notification;
 pub mod open;
 pub mod reader;
 pub mod rfc7606;
+pub mod route_refresh;
 #[cfg(feature = "speaker")]
 pub mod speaker;
-pub mod route_refresh;
 pub mod tunnel;
 pub mod update;
 
