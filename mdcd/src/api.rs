@@ -1,0 +1,325 @@
+//! The local read-only API: a Unix socket only root can open, one JSON
+//! request per line, one JSON response per line. `mdcctl` is its client.
+//!
+//! ```text
+//! > {"show":"neighbors"}
+//! < {"ok":{"neighbors":[{"address":"192.0.2.1","remote_as":65000,...}]}}
+//! > {"show":"routes","family":"ipv4-unicast"}
+//! < {"ok":{"routes":[{"prefix":"198.51.100.0/24","next_hop":"192.0.2.1",...}]}}
+//! ```
+
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// One BGP neighbor, as `mdcctl show neighbors` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborView {
+    pub address: String,
+    pub remote_as: Option<u32>,
+    pub description: Option<String>,
+    pub state: String,
+    /// Seconds in the current state.
+    pub state_secs: u64,
+    pub prefixes_received: u64,
+    pub messages_received: u64,
+    pub messages_sent: u64,
+    /// Negotiated capabilities, in words, when Established.
+    pub capabilities: Vec<String>,
+    /// Why the last session ended, if it did.
+    pub last_error: Option<String>,
+}
+
+/// One path, as `mdcctl show routes` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteView {
+    pub family: String,
+    pub prefix: String,
+    pub path_id: Option<u32>,
+    /// The neighbor it came from, or `None` for a route we originate.
+    pub peer: Option<String>,
+    pub next_hop: String,
+    pub as_path: String,
+    pub origin: String,
+    pub med: Option<u32>,
+    pub local_pref: Option<u32>,
+    pub communities: Vec<String>,
+    pub stale: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "show")]
+pub enum Request {
+    Neighbors,
+    Routes {
+        /// `ipv4-unicast`, `ipv6-unicast`, or all when absent.
+        family: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    Neighbors(Vec<NeighborView>),
+    Routes(Vec<RouteView>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Response {
+    Ok(Answer),
+    Error(String),
+}
+
+/// Where the daemon's state comes from.
+pub trait StateSource: Send + Sync + 'static {
+    fn neighbors(&self) -> impl Future<Output = Vec<NeighborView>> + Send;
+    fn routes(&self, family: Option<&str>) -> impl Future<Output = Vec<RouteView>> + Send;
+}
+
+/// The longest request line accepted (a request is a few dozen bytes).
+const MAX_REQUEST: u64 = 4096;
+
+/// Bind the API socket: any stale socket file is replaced, the mode is
+/// 0600 so only root (the daemon's user) can connect.
+pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Answer requests until the listener fails.
+pub async fn serve<S: StateSource>(listener: UnixListener, source: std::sync::Arc<S>) -> io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let source = source.clone();
+        tokio::spawn(async move {
+            // A client that goes away mid-answer is not our problem.
+            let _ = answer(stream, &*source).await;
+        });
+    }
+}
+
+async fn answer<S: StateSource>(stream: UnixStream, source: &S) -> io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST)).lines();
+    while let Some(line) = lines.next_line().await? {
+        let response = match serde_json::from_str::<Request>(&line) {
+            Ok(Request::Neighbors) => Response::Ok(Answer::Neighbors(source.neighbors().await)),
+            Ok(Request::Routes { family }) => match family.as_deref() {
+                None | Some("ipv4-unicast" | "ipv6-unicast" | "l2vpn-evpn") => {
+                    Response::Ok(Answer::Routes(source.routes(family.as_deref()).await))
+                }
+                Some(other) => Response::Error(format!(
+                    "unknown family {other:?}; expected ipv4-unicast, ipv6-unicast or l2vpn-evpn"
+                )),
+            },
+            Err(e) => Response::Error(format!("bad request: {e}")),
+        };
+        let mut out = serde_json::to_vec(&response).map_err(io::Error::other)?;
+        out.push(b'\n');
+        write.write_all(&out).await?;
+    }
+    Ok(())
+}
+
+/// Send one request and read its response (the `mdcctl` side).
+pub async fn request(path: &Path, req: &Request) -> io::Result<Response> {
+    let stream = UnixStream::connect(path).await.map_err(|e| {
+        io::Error::new(e.kind(), format!("{}: {e} (is mdcd running, and are you root?)", path.display()))
+    })?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(req).map_err(io::Error::other)?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    let mut lines = BufReader::new(read).lines();
+    let answer = lines.next_line().await?.ok_or_else(|| {
+        io::Error::new(io::ErrorKind::UnexpectedEof, "mdcd closed the connection without answering")
+    })?;
+    serde_json::from_str(&answer).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// `hh:mm:ss`, or `NdHHh` past a day, as FRR prints up/down times.
+pub fn format_duration(secs: u64) -> String {
+    if secs >= 86_400 {
+        format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600)
+    } else {
+        format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    }
+}
+
+/// The neighbor table, in the spirit of `show bgp summary`.
+pub fn neighbors_table(neighbors: &[NeighborView]) -> String {
+    let mut rows = vec![[
+        "Neighbor".to_string(),
+        "AS".into(),
+        "State".into(),
+        "Up/Down".into(),
+        "PfxRcd".into(),
+        "MsgRcvd".into(),
+        "MsgSent".into(),
+        "Description".into(),
+    ]];
+    for n in neighbors {
+        rows.push([
+            n.address.clone(),
+            n.remote_as.map_or_else(|| "-".into(), |a| a.to_string()),
+            n.state.clone(),
+            format_duration(n.state_secs),
+            n.prefixes_received.to_string(),
+            n.messages_received.to_string(),
+            n.messages_sent.to_string(),
+            n.description.clone().unwrap_or_default(),
+        ]);
+    }
+    table(&rows)
+}
+
+/// The route table, in the spirit of `show bgp ipv4 unicast`.
+pub fn routes_table(routes: &[RouteView]) -> String {
+    let mut rows = vec![[
+        " ".to_string(),
+        "Network".into(),
+        "Next Hop".into(),
+        "MED".into(),
+        "LocPrf".into(),
+        "Path".into(),
+        "From".into(),
+    ]];
+    for r in routes {
+        let origin = match r.origin.as_str() {
+            "IGP" => "i",
+            "EGP" => "e",
+            _ => "?",
+        };
+        let prefix = match r.path_id {
+            Some(id) => format!("{} (id {id})", r.prefix),
+            None => r.prefix.clone(),
+        };
+        rows.push([
+            if r.stale { "S".into() } else { "*".into() },
+            prefix,
+            r.next_hop.clone(),
+            r.med.map(|m| m.to_string()).unwrap_or_default(),
+            r.local_pref.map(|m| m.to_string()).unwrap_or_default(),
+            format!("{} {origin}", r.as_path).trim_start().to_string(),
+            r.peer.clone().unwrap_or_else(|| "local".into()),
+        ]);
+    }
+    let mut out = table(&rows);
+    out.push_str(&format!("\n{} route(s)\n", routes.len()));
+    out
+}
+
+/// Left-aligned columns, two spaces apart, trailing spaces trimmed.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(widths) {
+            line.push_str(&format!("{cell:<w$}  "));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+
+    impl StateSource for Fixed {
+        async fn neighbors(&self) -> Vec<NeighborView> {
+            vec![NeighborView {
+                address: "192.0.2.1".into(),
+                remote_as: Some(65000),
+                description: Some("core".into()),
+                state: "Established".into(),
+                state_secs: 3723,
+                prefixes_received: 3,
+                messages_received: 10,
+                messages_sent: 12,
+                capabilities: vec!["4-octet-as 65000".into()],
+                last_error: None,
+            }]
+        }
+        async fn routes(&self, family: Option<&str>) -> Vec<RouteView> {
+            let r = RouteView {
+                family: "ipv4-unicast".into(),
+                prefix: "198.51.100.0/24".into(),
+                path_id: None,
+                peer: Some("192.0.2.1".into()),
+                next_hop: "192.0.2.1".into(),
+                as_path: "65000".into(),
+                origin: "IGP".into(),
+                med: Some(0),
+                local_pref: None,
+                communities: vec![],
+                stale: false,
+            };
+            if family.is_none_or(|f| f == "ipv4-unicast") { vec![r] } else { vec![] }
+        }
+    }
+
+    #[test]
+    fn requests_are_answered_over_a_root_only_socket() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let dir = std::env::temp_dir().join(format!("mdcd-api-test-{}", std::process::id()));
+            let path = dir.join("mdcd.sock");
+            let listener = bind(&path).unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            let server = tokio::spawn(serve(listener, std::sync::Arc::new(Fixed)));
+
+            let Response::Ok(Answer::Neighbors(n)) = request(&path, &Request::Neighbors).await.unwrap()
+            else {
+                panic!("not a neighbor list")
+            };
+            assert_eq!(n[0].address, "192.0.2.1");
+            let table = neighbors_table(&n);
+            assert!(table.starts_with("Neighbor   AS     State"), "{table}");
+            assert!(table.contains("192.0.2.1  65000  Established  01:02:03  3"), "{table}");
+
+            let req = Request::Routes { family: Some("ipv6-unicast".into()) };
+            assert_eq!(request(&path, &req).await.unwrap(), Response::Ok(Answer::Routes(vec![])));
+            let req = Request::Routes { family: Some("ipv4-unicast".into()) };
+            let Response::Ok(Answer::Routes(r)) = request(&path, &req).await.unwrap() else { panic!() };
+            let table = routes_table(&r);
+            assert!(table.contains("198.51.100.0/24  192.0.2.1  0"), "{table}");
+            assert!(table.contains("65000 i"), "{table}");
+            let bad = Request::Routes { family: Some("ipv9".into()) };
+            assert!(matches!(request(&path, &bad).await.unwrap(), Response::Error(e) if e.contains("ipv9")));
+
+            server.abort();
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
+
+    #[test]
+    fn durations_like_frr() {
+        assert_eq!(format_duration(59), "00:00:59");
+        assert_eq!(format_duration(3 * 86_400 + 7200), "3d02h");
+    }
+}
