@@ -1,5 +1,510 @@
 //! The tokio speaker: sockets and tasks around the sans-IO FSM.
 //!
-//! Being written (sessions issue). Today: transport sockets.
+//! This module owns the tasks, sockets and the clock of a BGP speaker; the
+//! codec and the FSM stay free of tokio. One speaker task owns the peer
+//! table and the originated routes; one task per peer owns that peer's
+//! FSM(s), Adj-RIB-In and timers; each connection has a reader and a
+//! writer task. They talk through typed channels; no lock is held across
+//! an await. docs/adr/0005-speaker.md explains the choices.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use mdc_bgp::fsm::RemoteAs;
+//! use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig};
+//! let speaker = Speaker::start(SpeakerConfig::new("192.0.2.254".parse()?, 65000))?;
+//! speaker.add_peer(speaker.peer_settings("192.0.2.1".parse()?, RemoteAs::Exact(65001))).await?;
+//! speaker.originate(Route::new("198.51.100.0/24".parse()?))?;
+//! # Ok(()) }
+//! ```
 
+mod peer;
+mod rib;
+mod route;
 pub mod socket;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub use peer::{CLOSE_GRACE, MAX_QUEUED_BYTES, STALL_AFTER};
+pub use rib::ReceivedRoute;
+pub use route::Route;
+pub use socket::{BGP_PORT, TransportOptions};
+
+use crate::family::Family;
+use crate::fsm::{ConfigError, DownReason, PeerConfig, RemoteAs, State};
+use crate::negotiate::Negotiated;
+use crate::nlri::{Nlri, Prefix};
+use crate::update::UpdateDecode;
+use peer::{PeerCmd, StopKind};
+
+/// Who the speaker is and where it listens.
+#[derive(Debug, Clone)]
+pub struct SpeakerConfig {
+    pub router_id: Ipv4Addr,
+    pub local_as: u32,
+    /// Addresses to accept sessions on (port 0 picks a free port; see
+    /// [`Speaker::listen_addrs`]). Empty: active peers only.
+    pub listen: Vec<SocketAddr>,
+}
+
+impl SpeakerConfig {
+    /// Listen on every address, IPv4 and IPv6, port 179.
+    pub fn new(router_id: Ipv4Addr, local_as: u32) -> SpeakerConfig {
+        SpeakerConfig {
+            router_id,
+            local_as,
+            listen: vec![SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), BGP_PORT)],
+        }
+    }
+}
+
+/// One peer: its session configuration, where to reach it and how.
+#[derive(Debug, Clone)]
+pub struct PeerSettings {
+    pub config: PeerConfig,
+    /// The peer's address and port (179). A link-local IPv6 peer needs
+    /// `transport.interface` (unnumbered peering).
+    pub remote: SocketAddr,
+    pub transport: TransportOptions,
+}
+
+/// A peer's state, as [`Speaker::peers`] reports it.
+#[derive(Debug, Clone)]
+pub struct PeerStatus {
+    pub address: SocketAddr,
+    /// The negotiated AS, else the configured one if exact.
+    pub remote_as: Option<u32>,
+    pub state: State,
+    /// Time since the session reached Established.
+    pub uptime: Option<Duration>,
+    /// Our end of the established session.
+    pub local_address: Option<SocketAddr>,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    /// Routes in the Adj-RIB-In, per family.
+    pub prefixes_received: Vec<(Family, usize)>,
+    /// What the established session negotiated.
+    pub negotiated: Option<Arc<Negotiated>>,
+}
+
+impl PeerStatus {
+    fn idle(settings: &PeerSettings) -> PeerStatus {
+        PeerStatus {
+            address: settings.remote,
+            remote_as: None,
+            state: State::Idle,
+            uptime: None,
+            local_address: None,
+            messages_in: 0,
+            messages_out: 0,
+            prefixes_received: Vec::new(),
+            negotiated: None,
+        }
+    }
+}
+
+/// What [`Speaker::subscribe`] delivers. Peers are named by address.
+#[derive(Debug, Clone)]
+pub enum SpeakerEvent {
+    /// A session reached Established.
+    PeerUp { peer: IpAddr, negotiated: Arc<Negotiated> },
+    /// An Established session ended (the NOTIFICATION sent or received is
+    /// in `reason`; an RFC 9003 shutdown message with it).
+    PeerDown { peer: IpAddr, reason: DownReason },
+    /// A connection attempt failed (before any BGP message).
+    ConnectionFailed { peer: IpAddr, reason: String },
+    /// An UPDATE from the peer, after RFC 7606 handling (what the
+    /// Adj-RIB-In applied).
+    RoutesReceived { peer: IpAddr, update: Arc<UpdateDecode> },
+    /// The peer finished its initial table for a family.
+    EndOfRib { peer: IpAddr, family: Family },
+}
+
+/// What a [`Speaker`] call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeakerError {
+    #[error("peer {0} is already configured")]
+    PeerExists(IpAddr),
+    #[error("no peer {0} is configured")]
+    NoSuchPeer(IpAddr),
+    #[error("peer configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("route {route}: {why}")]
+    Route { route: String, why: &'static str },
+    #[error(
+        "route refresh for {family} is not possible with {peer}: no Established session that negotiated it"
+    )]
+    RouteRefreshUnavailable { peer: IpAddr, family: Family },
+    #[error("the speaker has stopped")]
+    Stopped,
+    #[error("socket: {0}")]
+    Io(#[from] io::Error),
+}
+
+type Reply<T = ()> = oneshot::Sender<Result<T, SpeakerError>>;
+
+enum Command {
+    AddPeer(Box<PeerSettings>, Reply),
+    RemovePeer(IpAddr, Reply),
+    ToPeer(IpAddr, PeerCmd),
+    Originate(Arc<Route>),
+    Withdraw(Family, Nlri),
+    Peers(oneshot::Sender<Vec<PeerStatus>>),
+    Shutdown(Option<String>, oneshot::Sender<()>),
+}
+
+/// A running speaker. Cheap to clone; every clone drives the same speaker.
+/// When the last clone is dropped the speaker stops (Cease/2 to every peer).
+#[derive(Clone, Debug)]
+pub struct Speaker {
+    tx: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<SpeakerEvent>,
+    listen: Arc<Vec<SocketAddr>>,
+    config: Arc<SpeakerConfig>,
+}
+
+/// Peers are keyed by address; an IPv4-mapped IPv6 address is its IPv4.
+fn peer_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl Speaker {
+    /// Bind the listeners and start the speaker task. Must be called inside
+    /// a tokio runtime (with the time and I/O drivers enabled).
+    pub fn start(config: SpeakerConfig) -> io::Result<Speaker> {
+        let mut listeners = Vec::new();
+        let mut addrs = Vec::new();
+        for a in &config.listen {
+            let l = socket::listen(*a)?;
+            addrs.push(l.local_addr()?);
+            listeners.push(Arc::new(l));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(16 * 1024);
+        let (accept_tx, accept_rx) = mpsc::channel(64);
+        let accept_tasks = listeners
+            .iter()
+            .map(|l| {
+                let (l, tx) = (Arc::clone(l), accept_tx.clone());
+                tokio::spawn(async move {
+                    loop {
+                        match l.accept().await {
+                            Ok(conn) => {
+                                if tx.send(conn).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!("accept failed: {e}");
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        let task = SpeakerTask {
+            base: Instant::now(),
+            peers: HashMap::new(),
+            routes: BTreeMap::new(),
+            listeners,
+            accept_tasks,
+            events: events.clone(),
+        };
+        tokio::spawn(task.run(rx, accept_rx));
+        Ok(Speaker { tx, events, listen: Arc::new(addrs), config: Arc::new(config) })
+    }
+
+    /// The addresses the speaker listens on (with the ports the kernel chose).
+    pub fn listen_addrs(&self) -> &[SocketAddr] {
+        &self.listen
+    }
+
+    /// A peer configuration with this speaker's AS and router id and mdc's
+    /// defaults (docs/adr/0004), reaching the peer on port 179.
+    pub fn peer_settings(&self, remote: IpAddr, remote_as: RemoteAs) -> PeerSettings {
+        PeerSettings {
+            config: PeerConfig::new(self.config.local_as, remote_as, self.config.router_id),
+            remote: SocketAddr::new(remote, BGP_PORT),
+            transport: TransportOptions::default(),
+        }
+    }
+
+    fn send(&self, cmd: Command) -> Result<(), SpeakerError> {
+        self.tx.send(cmd).map_err(|_| SpeakerError::Stopped)
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, SpeakerError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(make(tx))?;
+        rx.await.map_err(|_| SpeakerError::Stopped)?
+    }
+
+    async fn to_peer<T>(
+        &self,
+        peer: IpAddr,
+        make: impl FnOnce(Reply<T>) -> PeerCmd,
+    ) -> Result<T, SpeakerError> {
+        let peer = peer_key(peer);
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::ToPeer(peer, make(tx)))?;
+        // Dropped unanswered: the speaker has no such peer.
+        rx.await.map_err(|_| SpeakerError::NoSuchPeer(peer))?
+    }
+
+    /// Configure a peer and start it (connect, unless passive). TCP-MD5
+    /// keys go on the listeners too.
+    pub async fn add_peer(&self, settings: PeerSettings) -> Result<(), SpeakerError> {
+        self.call(|r| Command::AddPeer(Box::new(settings), r)).await
+    }
+
+    /// Stop the session with Cease/Peer De-configured and forget the peer
+    /// and its routes. Returns once the NOTIFICATION is written (or
+    /// [`CLOSE_GRACE`] passed).
+    pub async fn remove_peer(&self, peer: IpAddr) -> Result<(), SpeakerError> {
+        self.call(|r| Command::RemovePeer(peer_key(peer), r)).await
+    }
+
+    /// Reset the session with Cease/Administrative Reset; it comes back
+    /// after the backoff delay.
+    pub async fn reset_peer(&self, peer: IpAddr) -> Result<(), SpeakerError> {
+        self.to_peer(peer, |r| PeerCmd::Stop { kind: StopKind::Reset, exit: false, done: Some(r) }).await
+    }
+
+    /// Administratively shut the session down: Cease/Administrative
+    /// Shutdown with this RFC 9003 message. It stays down until
+    /// [`Speaker::start_peer`].
+    pub async fn shutdown_peer(&self, peer: IpAddr, message: &str) -> Result<(), SpeakerError> {
+        let kind = StopKind::Shutdown(Some(message.to_owned()));
+        self.to_peer(peer, |r| PeerCmd::Stop { kind, exit: false, done: Some(r) }).await
+    }
+
+    /// Start a peer that was shut down.
+    pub async fn start_peer(&self, peer: IpAddr) -> Result<(), SpeakerError> {
+        self.to_peer(peer, PeerCmd::Start).await
+    }
+
+    /// Announce a route to every peer that negotiated its family (now, and
+    /// to each peer whose session comes up later). Replaces a route with
+    /// the same family and NLRI.
+    pub fn originate(&self, route: Route) -> Result<(), SpeakerError> {
+        let fits = matches!(
+            (route.family, route.nlri.prefix),
+            (Family::IPV4_UNICAST, Prefix::V4(_)) | (Family::IPV6_UNICAST, Prefix::V6(_))
+        );
+        if !fits {
+            return Err(SpeakerError::Route {
+                route: route.nlri.to_string(),
+                why: "the family must be IPv4 or IPv6 unicast and match the prefix",
+            });
+        }
+        self.send(Command::Originate(Arc::new(route)))
+    }
+
+    /// Withdraw a route originated with [`Speaker::originate`].
+    pub fn withdraw(&self, family: Family, nlri: Nlri) -> Result<(), SpeakerError> {
+        self.send(Command::Withdraw(family, nlri))
+    }
+
+    /// Session and route events from now on. A receiver that falls more
+    /// than 16384 events behind gets `RecvError::Lagged`.
+    pub fn subscribe(&self) -> broadcast::Receiver<SpeakerEvent> {
+        self.events.subscribe()
+    }
+
+    /// Every configured peer's state.
+    pub async fn peers(&self) -> Result<Vec<PeerStatus>, SpeakerError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Peers(tx))?;
+        rx.await.map_err(|_| SpeakerError::Stopped)
+    }
+
+    /// The routes the peer announced for `family` (its Adj-RIB-In).
+    pub async fn received_routes(
+        &self,
+        peer: IpAddr,
+        family: Family,
+    ) -> Result<Vec<ReceivedRoute>, SpeakerError> {
+        self.to_peer(peer, |r| PeerCmd::ReceivedRoutes(family, r)).await
+    }
+
+    /// Ask the peer to send its routes of `family` again (RFC 2918).
+    pub async fn route_refresh(&self, peer: IpAddr, family: Family) -> Result<(), SpeakerError> {
+        self.to_peer(peer, |r| PeerCmd::RouteRefresh(family, r)).await
+    }
+
+    /// Stop the whole speaker: Cease/Administrative Shutdown with this
+    /// RFC 9003 message to every peer, then close everything. Returns once
+    /// the NOTIFICATIONs are written (each bounded by [`CLOSE_GRACE`]).
+    pub async fn shutdown(&self, message: &str) -> Result<(), SpeakerError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Shutdown(Some(message.to_owned()), tx))?;
+        rx.await.map_err(|_| SpeakerError::Stopped)
+    }
+}
+
+struct PeerEntry {
+    tx: mpsc::UnboundedSender<PeerCmd>,
+    status: watch::Receiver<PeerStatus>,
+    task: JoinHandle<()>,
+    transport: TransportOptions,
+}
+
+/// The task that owns the peer table and the originated routes.
+struct SpeakerTask {
+    base: Instant,
+    peers: HashMap<IpAddr, PeerEntry>,
+    routes: BTreeMap<(Family, Nlri), Arc<Route>>,
+    listeners: Vec<Arc<TcpListener>>,
+    accept_tasks: Vec<JoinHandle<()>>,
+    events: broadcast::Sender<SpeakerEvent>,
+}
+
+impl SpeakerTask {
+    async fn run(
+        mut self,
+        mut cmds: mpsc::UnboundedReceiver<Command>,
+        mut accepted: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    ) {
+        let done = loop {
+            tokio::select! {
+                cmd = cmds.recv() => match cmd {
+                    None => break None,
+                    Some(Command::Shutdown(message, done)) => {
+                        self.shutdown(message).await;
+                        break Some(done);
+                    }
+                    Some(cmd) => self.on_cmd(cmd),
+                },
+                Some((stream, remote)) = accepted.recv() => self.on_accept(stream, remote),
+            }
+        };
+        if done.is_none() {
+            self.shutdown(None).await;
+        }
+        for t in &self.accept_tasks {
+            t.abort();
+        }
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+
+    async fn shutdown(&mut self, message: Option<String>) {
+        for p in self.peers.values() {
+            let kind = StopKind::Shutdown(message.clone());
+            let _ = p.tx.send(PeerCmd::Stop { kind, exit: true, done: None });
+        }
+        for (_, p) in self.peers.drain() {
+            let _ = p.task.await;
+        }
+    }
+
+    fn on_cmd(&mut self, cmd: Command) {
+        match cmd {
+            Command::AddPeer(settings, reply) => {
+                let _ = reply.send(self.add_peer(*settings));
+            }
+            Command::RemovePeer(ip, reply) => match self.peers.remove(&ip) {
+                None => {
+                    let _ = reply.send(Err(SpeakerError::NoSuchPeer(ip)));
+                }
+                Some(p) => {
+                    let _ = p.tx.send(PeerCmd::Stop { kind: StopKind::Deconfigured, exit: true, done: None });
+                    if p.transport.md5_key.is_some() {
+                        self.set_listener_keys(ip, &[]);
+                    }
+                    tokio::spawn(async move {
+                        let _ = p.task.await;
+                        let _ = reply.send(Ok(()));
+                    });
+                }
+            },
+            Command::ToPeer(ip, cmd) => {
+                if let Some(p) = self.peers.get(&ip) {
+                    let _ = p.tx.send(cmd);
+                }
+            }
+            Command::Originate(route) => {
+                self.routes.insert(route.key(), Arc::clone(&route));
+                for p in self.peers.values() {
+                    let _ = p.tx.send(PeerCmd::Announce(Arc::clone(&route)));
+                }
+            }
+            Command::Withdraw(family, nlri) => {
+                if self.routes.remove(&(family, nlri)).is_some() {
+                    for p in self.peers.values() {
+                        let _ = p.tx.send(PeerCmd::Withdraw(family, nlri));
+                    }
+                }
+            }
+            Command::Peers(reply) => {
+                let mut v: Vec<PeerStatus> = self.peers.values().map(|p| p.status.borrow().clone()).collect();
+                v.sort_by_key(|s| s.address);
+                let _ = reply.send(v);
+            }
+            // Handled by the loop.
+            Command::Shutdown(..) => {}
+        }
+    }
+
+    fn add_peer(&mut self, settings: PeerSettings) -> Result<(), SpeakerError> {
+        let ip = peer_key(settings.remote.ip());
+        if self.peers.contains_key(&ip) {
+            return Err(SpeakerError::PeerExists(ip));
+        }
+        if let Some(key) = &settings.transport.md5_key {
+            if key.len() > socket::MD5_MAX_KEY_LEN {
+                return Err(SpeakerError::Io(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("TCP-MD5 key of {} bytes; at most {}", key.len(), socket::MD5_MAX_KEY_LEN),
+                )));
+            }
+            self.set_listener_keys(ip, key);
+        }
+        let transport = settings.transport.clone();
+        let (tx, status, task) =
+            peer::spawn(settings, ip, self.base, self.events.clone(), self.routes.clone())?;
+        self.peers.insert(ip, PeerEntry { tx, status, task, transport });
+        Ok(())
+    }
+
+    /// Set (or with an empty key, remove) the peer's TCP-MD5 key on every
+    /// listener of a matching family.
+    fn set_listener_keys(&self, ip: IpAddr, key: &[u8]) {
+        for l in &self.listeners {
+            let addr = match (l.local_addr().map(|a| a.is_ipv6()), ip) {
+                (Ok(true), IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
+                (Ok(false), IpAddr::V6(_)) => continue,
+                _ => ip,
+            };
+            if let Err(e) = socket::set_md5_key(l.as_ref(), addr, key) {
+                tracing::warn!(peer = %ip, "cannot set the TCP-MD5 key on a listener: {e}");
+            }
+        }
+    }
+
+    fn on_accept(&mut self, stream: TcpStream, remote: SocketAddr) {
+        let ip = peer_key(remote.ip());
+        let Some(p) = self.peers.get(&ip) else {
+            tracing::info!(%remote, "connection from an unknown peer closed");
+            return;
+        };
+        if let Err(e) = socket::apply_accepted(&stream, remote.is_ipv6(), &p.transport) {
+            tracing::warn!(peer = %ip, "cannot apply TTL/GTSM to an accepted connection: {e}");
+            return;
+        }
+        let _ = p.tx.send(PeerCmd::Incoming(stream));
+    }
+}

@@ -1,0 +1,836 @@
+//! One configured peer: a task that owns its FSM(s), its Adj-RIB-In, its
+//! copy of the originated routes and its connections.
+//!
+//! The peer task feeds the FSM (bytes, connection events, timer expiries)
+//! and carries out its actions. It never awaits a socket: each connection
+//! has a reader task (bytes in, through a bounded channel) and a writer
+//! task (messages out, through a byte-counted queue) that report back as
+//! [`Internal`] messages, so a peer that stops reading stalls only its own
+//! writer, and the FSM's send hold timer drops it (RFC 9687).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::rib::{AdjRibIn, ReceivedRoute};
+use super::route::{self, Route, Session};
+use super::{PeerSettings, PeerStatus, SpeakerError, SpeakerEvent};
+use crate::family::Family;
+use crate::fsm::{Action, ConfigError, DownReason, Event, Fsm, State, resolve_collision};
+use crate::message::{HEADER_LEN, Message, frame_len};
+use crate::negotiate::Negotiated;
+use crate::nlri::Nlri;
+use crate::notification::{Notification, cease_subcode};
+use crate::route_refresh::{RouteRefresh, Subtype};
+use crate::update::Update;
+
+/// Most bytes queued for one peer before the session is reset with
+/// Cease/Out of Resources.
+pub const MAX_QUEUED_BYTES: usize = 64 << 20;
+/// A write that makes no progress this long reports the session stalled
+/// (starts the FSM's send hold timer).
+pub const STALL_AFTER: Duration = Duration::from_secs(1);
+/// How long a closing connection may take to write what is queued
+/// (e.g. the NOTIFICATION) before it is dropped.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// How a stop command ends the session.
+#[derive(Debug, Clone)]
+pub(crate) enum StopKind {
+    /// Cease/2 with an RFC 9003 message (ManualStop); stays down.
+    Shutdown(Option<String>),
+    /// Cease/3: the peer is removed.
+    Deconfigured,
+    /// Cease/4: reset; the session comes back after the backoff.
+    Reset,
+}
+
+/// Commands from the speaker task.
+#[derive(Debug)]
+pub(crate) enum PeerCmd {
+    Incoming(TcpStream),
+    Announce(Arc<Route>),
+    Withdraw(Family, Nlri),
+    Start(oneshot::Sender<Result<(), SpeakerError>>),
+    Stop { kind: StopKind, exit: bool, done: Option<oneshot::Sender<Result<(), SpeakerError>>> },
+    RouteRefresh(Family, oneshot::Sender<Result<(), SpeakerError>>),
+    ReceivedRoutes(Family, oneshot::Sender<Result<Vec<ReceivedRoute>, SpeakerError>>),
+}
+
+/// Reports from the connect, reader and writer tasks, tagged with the
+/// connection they belong to.
+#[derive(Debug)]
+pub(crate) enum Internal {
+    Connected { key: u64, result: io::Result<TcpStream> },
+    Bytes { key: u64, data: Vec<u8> },
+    Closed { key: u64, error: Option<io::Error> },
+    Stalled { key: u64 },
+    Progress { key: u64, pending: bool },
+}
+
+struct Io {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    local: SocketAddr,
+}
+
+struct SessionInfo {
+    negotiated: Arc<Negotiated>,
+    local: IpAddr,
+    since: Instant,
+}
+
+/// One TCP connection's worth: its FSM and its I/O.
+struct Conn {
+    key: u64,
+    fsm: Fsm,
+    io: Option<Io>,
+    buf: Vec<u8>,
+    session: Option<SessionInfo>,
+    /// Created for an inbound connection during a collision (never
+    /// restarts by itself).
+    adopted: bool,
+}
+
+impl Conn {
+    fn new(key: u64, fsm: Fsm) -> Conn {
+        Conn { key, fsm, io: None, buf: Vec::new(), session: None, adopted: false }
+    }
+}
+
+pub(crate) struct PeerTask {
+    settings: PeerSettings,
+    ip: IpAddr,
+    base: Instant,
+    events: broadcast::Sender<SpeakerEvent>,
+    status: watch::Sender<PeerStatus>,
+    routes: BTreeMap<(Family, Nlri), Arc<Route>>,
+    rib: AdjRibIn,
+    main: Conn,
+    extra: Option<Conn>,
+    next_key: u64,
+    connecting: Option<(u64, JoinHandle<()>)>,
+    internal: mpsc::Sender<Internal>,
+    closing: Vec<JoinHandle<()>>,
+    admin_down: bool,
+    overflow: Vec<u64>,
+    messages_in: u64,
+    messages_out: u64,
+}
+
+/// What the speaker task keeps of a peer task: its command channel, its
+/// status and its handle.
+pub(crate) type PeerHandles = (mpsc::UnboundedSender<PeerCmd>, watch::Receiver<PeerStatus>, JoinHandle<()>);
+
+/// Start a peer task; it runs until told to exit or the speaker goes away.
+pub(crate) fn spawn(
+    settings: PeerSettings,
+    ip: IpAddr,
+    base: Instant,
+    events: broadcast::Sender<SpeakerEvent>,
+    routes: BTreeMap<(Family, Nlri), Arc<Route>>,
+) -> Result<PeerHandles, ConfigError> {
+    let fsm = Fsm::new(settings.config.clone())?;
+    let (status, status_rx) = watch::channel(PeerStatus::idle(&settings));
+    let (internal, internal_rx) = mpsc::channel(64);
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let mut task = PeerTask {
+        ip,
+        base,
+        events,
+        status,
+        routes,
+        rib: AdjRibIn::default(),
+        main: Conn::new(0, fsm),
+        extra: None,
+        next_key: 1,
+        connecting: None,
+        internal,
+        closing: Vec::new(),
+        admin_down: false,
+        overflow: Vec::new(),
+        messages_in: 0,
+        messages_out: 0,
+        settings,
+    };
+    let handle = tokio::spawn(async move {
+        let key = task.main.key;
+        task.feed(key, Event::ManualStart);
+        task.run(cmd_rx, internal_rx).await;
+    });
+    Ok((cmd_tx, status_rx, handle))
+}
+
+impl PeerTask {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn new_key(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    async fn run(
+        mut self,
+        mut cmds: mpsc::UnboundedReceiver<PeerCmd>,
+        mut internal: mpsc::Receiver<Internal>,
+    ) {
+        loop {
+            let at = self.next_deadline().map(|ms| self.base + Duration::from_millis(ms));
+            let sleep = async move {
+                match at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                cmd = cmds.recv() => match cmd {
+                    Some(cmd) => {
+                        if self.on_cmd(cmd) {
+                            break;
+                        }
+                    }
+                    None => {
+                        self.stop(StopKind::Deconfigured);
+                        break;
+                    }
+                },
+                Some(ev) = internal.recv() => self.on_internal(ev),
+                () = sleep => self.on_timers(),
+            }
+            self.after();
+        }
+        self.after();
+        self.finish().await;
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        let a = self.main.fsm.next_deadline().map(|(_, d)| d);
+        let b = self.extra.as_ref().and_then(|c| c.fsm.next_deadline()).map(|(_, d)| d);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn conn_mut(&mut self, key: u64) -> Option<&mut Conn> {
+        if self.main.key == key {
+            return Some(&mut self.main);
+        }
+        self.extra.as_mut().filter(|c| c.key == key)
+    }
+
+    /// The connection whose session is Established, if any.
+    fn established(&self) -> Option<&Conn> {
+        std::iter::once(&self.main).chain(self.extra.as_ref()).find(|c| c.session.is_some() && c.io.is_some())
+    }
+
+    fn emit(&self, event: SpeakerEvent) {
+        // No subscriber is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// Returns true when the task is to exit.
+    fn on_cmd(&mut self, cmd: PeerCmd) -> bool {
+        match cmd {
+            PeerCmd::Incoming(stream) => self.on_incoming(stream),
+            PeerCmd::Announce(route) => {
+                self.routes.insert(route.key(), Arc::clone(&route));
+                if let Some(key) = self.established().map(|c| c.key) {
+                    self.send_routes(key, std::slice::from_ref(&route));
+                }
+            }
+            PeerCmd::Withdraw(family, nlri) => {
+                if self.routes.remove(&(family, nlri)).is_some()
+                    && let Some(c) = self.established()
+                    && let Some(s) = &c.session
+                {
+                    let sess =
+                        Session { negotiated: &s.negotiated, local_as: self.local_as(), local: s.local };
+                    let key = c.key;
+                    if let Some(u) = route::withdrawal(&sess, family, nlri) {
+                        self.send_update(key, &u);
+                    }
+                }
+            }
+            PeerCmd::Start(done) => {
+                self.admin_down = false;
+                let key = self.main.key;
+                self.feed(key, Event::ManualStart);
+                let _ = done.send(Ok(()));
+            }
+            PeerCmd::Stop { kind, exit, done } => {
+                self.stop(kind);
+                if let Some(done) = done {
+                    let _ = done.send(Ok(()));
+                }
+                return exit;
+            }
+            PeerCmd::RouteRefresh(family, done) => {
+                let ok = self.established().and_then(|c| c.session.as_ref().map(|s| (c.key, s))).and_then(
+                    |(key, s)| {
+                        (s.negotiated.route_refresh && s.negotiated.families.contains(&family)).then_some(key)
+                    },
+                );
+                let r = match ok {
+                    Some(key) => {
+                        self.send_message(key, &Message::RouteRefresh(RouteRefresh::new(family)));
+                        Ok(())
+                    }
+                    None => Err(SpeakerError::RouteRefreshUnavailable { peer: self.ip, family }),
+                };
+                let _ = done.send(r);
+            }
+            PeerCmd::ReceivedRoutes(family, done) => {
+                let _ = done.send(Ok(self.rib.routes(family)));
+            }
+        }
+        false
+    }
+
+    fn local_as(&self) -> u32 {
+        self.settings.config.local_as
+    }
+
+    fn stop(&mut self, kind: StopKind) {
+        let event = match kind {
+            StopKind::Shutdown(text) => {
+                self.admin_down = true;
+                Event::ManualStop(text)
+            }
+            StopKind::Deconfigured => {
+                self.admin_down = true;
+                Event::AutomaticStop(Notification::cease(cease_subcode::PEER_DECONFIGURED))
+            }
+            StopKind::Reset => Event::AutomaticStop(Notification::cease(cease_subcode::ADMINISTRATIVE_RESET)),
+        };
+        if let Some(key) = self.extra.as_ref().map(|c| c.key) {
+            self.feed(key, event.clone());
+        }
+        let key = self.main.key;
+        self.feed(key, event);
+    }
+
+    fn on_incoming(&mut self, stream: TcpStream) {
+        if self.main.io.is_none() && self.main.fsm.accepts_connection() {
+            let key = self.new_key();
+            self.main.key = key;
+            self.attach(key, stream);
+            self.feed(key, Event::TcpConnectionConfirmed);
+        } else if self.extra.is_none()
+            && matches!(self.main.fsm.state(), State::OpenSent | State::OpenConfirm | State::Established)
+        {
+            let now = self.now_ms();
+            match Fsm::new_inbound(self.settings.config.clone(), now) {
+                Ok((fsm, actions)) => {
+                    let key = self.new_key();
+                    let mut conn = Conn::new(key, fsm);
+                    conn.adopted = true;
+                    self.extra = Some(conn);
+                    self.attach(key, stream);
+                    self.run_actions(key, actions);
+                }
+                Err(e) => tracing::warn!(peer = %self.ip, "cannot run a second connection: {e}"),
+            }
+        } else {
+            tracing::debug!(peer = %self.ip, state = ?self.main.fsm.state(), "refusing a connection");
+        }
+    }
+
+    fn attach(&mut self, key: u64, stream: TcpStream) {
+        let local = stream.local_addr().unwrap_or_else(|_| SocketAddr::new(self.ip, 0));
+        let (rd, wr) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let reader = tokio::spawn(reader(rd, key, self.internal.clone()));
+        let writer = tokio::spawn(writer(wr, key, rx, Arc::clone(&queued), self.internal.clone()));
+        if let Some(c) = self.conn_mut(key) {
+            c.buf.clear();
+            c.io = Some(Io { tx, queued, reader, writer, local });
+        }
+    }
+
+    fn close_io(&mut self, key: u64) {
+        let Some(c) = self.conn_mut(key) else { return };
+        c.buf.clear();
+        c.session = None;
+        let Some(io) = c.io.take() else { return };
+        io.reader.abort();
+        drop(io.tx);
+        let mut writer = io.writer;
+        self.closing.push(tokio::spawn(async move {
+            if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+                writer.abort();
+            }
+        }));
+        self.closing.retain(|h| !h.is_finished());
+    }
+
+    fn on_internal(&mut self, ev: Internal) {
+        match ev {
+            Internal::Connected { key, result } => {
+                if self.connecting.as_ref().is_none_or(|(k, _)| *k != key) {
+                    return;
+                }
+                self.connecting = None;
+                match result {
+                    Ok(stream) if self.main.io.is_none() && self.main.fsm.state() == State::Connect => {
+                        self.main.key = key;
+                        self.attach(key, stream);
+                        self.feed(key, Event::TcpCrAcked);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.connect_failed(&e);
+                        let key = self.main.key;
+                        self.feed(key, Event::TcpConnectionFails);
+                    }
+                }
+            }
+            Internal::Bytes { key, data } => self.on_bytes(key, data),
+            Internal::Closed { key, error } => {
+                if self.conn_mut(key).is_some_and(|c| c.io.is_some()) {
+                    if let Some(e) = error {
+                        tracing::info!(peer = %self.ip, "connection error: {e}");
+                    }
+                    self.feed(key, Event::TcpConnectionFails);
+                    self.close_io(key);
+                }
+            }
+            Internal::Stalled { key } => {
+                if self.conn_mut(key).is_some_and(|c| c.io.is_some()) {
+                    self.feed(key, Event::SendStalled);
+                }
+            }
+            Internal::Progress { key, pending } => {
+                if self.conn_mut(key).is_some_and(|c| c.io.is_some()) {
+                    self.feed(key, Event::SendProgress { pending });
+                }
+            }
+        }
+    }
+
+    fn connect_failed(&self, e: &io::Error) {
+        let reason = if self.settings.transport.md5_key.is_some() {
+            tracing::warn!(
+                peer = %self.ip,
+                "connection to {} failed: {e}; TCP-MD5 is configured for this peer, and a TCP-MD5 key mismatch \
+                 looks like this (the peer drops our SYNs; Linux also logs \"MD5 Hash failed\" in dmesg)",
+                self.settings.remote
+            );
+            format!("{e} (TCP-MD5 configured: a key mismatch looks like this)")
+        } else {
+            tracing::info!(peer = %self.ip, "connection to {} failed: {e}", self.settings.remote);
+            e.to_string()
+        };
+        self.emit(SpeakerEvent::ConnectionFailed { peer: self.ip, reason });
+    }
+
+    fn on_bytes(&mut self, key: u64, data: Vec<u8>) {
+        let Some(c) = self.conn_mut(key) else { return };
+        if c.io.is_none() {
+            return;
+        }
+        c.buf.extend_from_slice(&data);
+        loop {
+            let Some(c) = self.conn_mut(key) else { return };
+            if c.io.is_none() {
+                return;
+            }
+            let msg = match frame_len(&c.buf, c.fsm.rx_context()) {
+                Ok(Some(n)) => c.buf.drain(..n).collect::<Vec<u8>>(),
+                Ok(None) => return,
+                Err(_) => {
+                    // The FSM decodes the same header, finds the same error
+                    // and sends the NOTIFICATION.
+                    let n = c.buf.len().min(HEADER_LEN);
+                    let head = c.buf.drain(..n).collect::<Vec<u8>>();
+                    c.buf.clear();
+                    head
+                }
+            };
+            self.messages_in += 1;
+            self.feed(key, Event::MessageReceived(msg));
+            if self.extra.is_some() {
+                self.check_collision();
+            }
+        }
+    }
+
+    fn check_collision(&mut self) {
+        let now = self.now_ms();
+        let Some(extra) = self.extra.as_mut() else { return };
+        let Some(outcome) = resolve_collision(&mut self.main.fsm, &mut extra.fsm, now) else { return };
+        let (main_key, extra_key) = (self.main.key, extra.key);
+        let (closed, survivor) = match outcome.closed {
+            crate::fsm::Side::First => (main_key, extra_key),
+            crate::fsm::Side::Second => (extra_key, main_key),
+        };
+        tracing::info!(peer = %self.ip, "connection collision resolved (RFC 4271 §6.8)");
+        self.run_actions(closed, outcome.closed_actions);
+        self.run_actions(survivor, outcome.survivor_actions);
+        self.close_io(closed);
+        if closed == main_key
+            && let Some(extra) = self.extra.take()
+        {
+            self.main = extra;
+        } else {
+            self.extra = None;
+        }
+    }
+
+    fn on_timers(&mut self) {
+        let now = self.now_ms();
+        let keys: Vec<u64> =
+            std::iter::once(self.main.key).chain(self.extra.as_ref().map(|c| c.key)).collect();
+        for key in keys {
+            for _ in 0..16 {
+                let Some(c) = self.conn_mut(key) else { break };
+                match c.fsm.next_deadline() {
+                    Some((t, d)) if d <= now => self.feed(key, Event::TimerExpired(t)),
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    /// Feed one event to the FSM of connection `key` and carry out its actions.
+    fn feed(&mut self, key: u64, event: Event) {
+        let now = self.now_ms();
+        let Some(c) = self.conn_mut(key) else { return };
+        let actions = c.fsm.handle(event, now);
+        self.run_actions(key, actions);
+    }
+
+    fn run_actions(&mut self, key: u64, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Connect => self.connect(key),
+                Action::CancelConnect => {
+                    if let Some((_, h)) = self.connecting.take() {
+                        h.abort();
+                    }
+                }
+                Action::Send(m) => self.send_message(key, &m),
+                Action::Close => self.close_io(key),
+                // The FSM keeps the deadlines; the loop sleeps until the next.
+                Action::ArmTimer(..) | Action::CancelTimer(_) => {}
+                Action::SessionEstablished(neg) => self.on_established(key, *neg),
+                Action::SessionDown { reason, stale } => {
+                    if let Some(c) = self.conn_mut(key) {
+                        c.session = None;
+                    }
+                    self.rib.session_down(&stale);
+                    tracing::info!(peer = %self.ip, "session down: {}", describe(&reason));
+                    self.emit(SpeakerEvent::PeerDown { peer: self.ip, reason });
+                }
+                Action::ConnectionFailed(reason) => {
+                    tracing::info!(peer = %self.ip, "connection failed before Established: {}", describe(&reason));
+                }
+                Action::Routes(decoded) => {
+                    if !decoded.diagnostics.is_empty() {
+                        tracing::warn!(peer = %self.ip, outcome = ?decoded.outcome, "malformed UPDATE: {:?}", decoded.diagnostics);
+                    }
+                    self.rib.apply(&decoded.update);
+                    self.emit(SpeakerEvent::RoutesReceived { peer: self.ip, update: Arc::new(decoded) });
+                }
+                Action::EndOfRib(family) => self.emit(SpeakerEvent::EndOfRib { peer: self.ip, family }),
+                Action::FamilyDisabled(family) => {
+                    tracing::warn!(peer = %self.ip, %family, "family disabled for this session (RFC 7606)");
+                    self.rib.clear_family(family);
+                }
+                Action::RouteRefresh(rr) => {
+                    let family = rr.family();
+                    match rr.subtype {
+                        Subtype::BEGIN => self.rib.mark_stale(family),
+                        Subtype::END => self.rib.flush_stale(family),
+                        _ => self.refresh(key, family),
+                    }
+                }
+                Action::FlushStale(family) => self.rib.flush_stale(family),
+            }
+        }
+    }
+
+    fn connect(&mut self, key: u64) {
+        if key != self.main.key {
+            return;
+        }
+        if let Some((_, h)) = self.connecting.take() {
+            h.abort();
+        }
+        let key = self.new_key();
+        let remote = self.settings.remote;
+        let opts = self.settings.transport.clone();
+        // Give up just before the FSM's ConnectRetry would, so the failure
+        // (and its TCP-MD5 hint) is reported.
+        let ms = self.settings.config.connect_retry_ms.saturating_mul(9) / 10;
+        let timeout = Duration::from_millis(ms.max(100));
+        let tx = self.internal.clone();
+        let h = tokio::spawn(async move {
+            let result = super::socket::connect(remote, &opts, timeout).await;
+            let _ = tx.send(Internal::Connected { key, result }).await;
+        });
+        self.connecting = Some((key, h));
+    }
+
+    fn on_established(&mut self, key: u64, neg: Negotiated) {
+        let negotiated = Arc::new(neg);
+        let Some(c) = self.conn_mut(key) else { return };
+        let local = c.io.as_ref().map_or(IpAddr::from([0, 0, 0, 0]), |io| io.local.ip());
+        c.session = Some(SessionInfo { negotiated: Arc::clone(&negotiated), local, since: Instant::now() });
+        tracing::info!(peer = %self.ip, asn = negotiated.peer_asn, families = ?negotiated.families, "session established");
+        self.emit(SpeakerEvent::PeerUp { peer: self.ip, negotiated: Arc::clone(&negotiated) });
+        let routes: Vec<Arc<Route>> = self.routes.values().cloned().collect();
+        self.send_routes(key, &routes);
+        for eor in negotiated.end_of_rib_markers() {
+            self.send_update(key, &eor);
+        }
+    }
+
+    /// The peer asked for our routes of `family` again (RFC 2918), framed
+    /// by BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313).
+    fn refresh(&mut self, key: u64, family: Family) {
+        let Some(enhanced) =
+            self.conn_mut(key).and_then(|c| c.session.as_ref()).map(|s| s.negotiated.enhanced_route_refresh)
+        else {
+            return;
+        };
+        if enhanced {
+            self.send_message(key, &Message::RouteRefresh(RouteRefresh::begin(family)));
+        }
+        let routes: Vec<Arc<Route>> =
+            self.routes.iter().filter(|((f, _), _)| *f == family).map(|(_, r)| Arc::clone(r)).collect();
+        self.send_routes(key, &routes);
+        if enhanced {
+            self.send_message(key, &Message::RouteRefresh(RouteRefresh::end(family)));
+        }
+    }
+
+    fn send_routes(&mut self, key: u64, routes: &[Arc<Route>]) {
+        let local_as = self.local_as();
+        let Some(c) = self.conn_mut(key) else { return };
+        let Some(s) = &c.session else { return };
+        let sess = Session { negotiated: &s.negotiated, local_as, local: s.local };
+        let updates: Vec<Update> = routes.iter().filter_map(|r| route::announcement(&sess, r)).collect();
+        for u in &updates {
+            self.send_update(key, u);
+        }
+    }
+
+    fn send_update(&mut self, key: u64, update: &Update) {
+        let Some(c) = self.conn_mut(key) else { return };
+        match update.encode(c.fsm.tx_context()) {
+            Ok(wire) => self.enqueue(key, wire),
+            Err(e) => tracing::warn!(peer = %self.ip, "cannot encode an UPDATE: {e}"),
+        }
+    }
+
+    fn send_message(&mut self, key: u64, message: &Message) {
+        let Some(c) = self.conn_mut(key) else { return };
+        match message.encode(c.fsm.tx_context()) {
+            Ok(wire) => self.enqueue(key, wire),
+            Err(e) => tracing::warn!(peer = %self.ip, "cannot encode a message: {e}"),
+        }
+    }
+
+    fn enqueue(&mut self, key: u64, wire: Vec<Vec<u8>>) {
+        let Some(c) = self.conn_mut(key) else { return };
+        let Some(io) = &c.io else { return };
+        let mut over = false;
+        let mut sent = 0;
+        for m in wire {
+            let total = io.queued.fetch_add(m.len(), Ordering::Relaxed) + m.len();
+            over |= total > MAX_QUEUED_BYTES;
+            if io.tx.send(m).is_ok() {
+                sent += 1;
+            }
+        }
+        self.messages_out += sent;
+        if over && !self.overflow.contains(&key) {
+            self.overflow.push(key);
+        }
+    }
+
+    /// Housekeeping after every event: queue overflow, I/O of connections
+    /// that have none any more, restarting an adopted FSM, status.
+    fn after(&mut self) {
+        for key in std::mem::take(&mut self.overflow) {
+            tracing::warn!(peer = %self.ip, "more than {MAX_QUEUED_BYTES} bytes queued: resetting the session");
+            self.feed(key, Event::AutomaticStop(Notification::cease(cease_subcode::OUT_OF_RESOURCES)));
+        }
+        let keys: Vec<u64> =
+            std::iter::once(self.main.key).chain(self.extra.as_ref().map(|c| c.key)).collect();
+        for key in keys {
+            let dead = self.conn_mut(key).is_some_and(|c| {
+                c.io.is_some()
+                    && !matches!(c.fsm.state(), State::OpenSent | State::OpenConfirm | State::Established)
+            });
+            if dead {
+                self.close_io(key);
+            }
+        }
+        if self.extra.as_ref().is_some_and(|c| c.fsm.state() == State::Idle && c.io.is_none()) {
+            self.extra = None;
+        }
+        // An FSM adopted from a collision never restarts by itself.
+        if self.main.adopted && self.main.fsm.state() == State::Idle && !self.admin_down {
+            self.main.adopted = false;
+            let key = self.main.key;
+            self.feed(key, Event::AutomaticStart);
+        }
+        self.publish_status();
+    }
+
+    fn publish_status(&self) {
+        let est = self.established();
+        let session = est.and_then(|c| c.session.as_ref());
+        let state = est.map_or(self.main.fsm.state(), |c| c.fsm.state());
+        let status = PeerStatus {
+            address: self.settings.remote,
+            remote_as: session.map(|s| s.negotiated.peer_asn).or(match self.settings.config.remote_as {
+                crate::fsm::RemoteAs::Exact(a) => Some(a),
+                crate::fsm::RemoteAs::Internal => Some(self.settings.config.local_as),
+                _ => None,
+            }),
+            state,
+            uptime: session.map(|s| s.since.elapsed()),
+            local_address: est.and_then(|c| c.io.as_ref()).map(|io| io.local),
+            messages_in: self.messages_in,
+            messages_out: self.messages_out,
+            prefixes_received: self.rib.counts(),
+            negotiated: session.map(|s| Arc::clone(&s.negotiated)),
+        };
+        self.status.send_replace(status);
+    }
+
+    /// Let closing connections write what they can, then stop.
+    async fn finish(mut self) {
+        if let Some((_, h)) = self.connecting.take() {
+            h.abort();
+        }
+        let keys: Vec<u64> =
+            std::iter::once(self.main.key).chain(self.extra.as_ref().map(|c| c.key)).collect();
+        for key in keys {
+            self.close_io(key);
+        }
+        for h in std::mem::take(&mut self.closing) {
+            let _ = h.await;
+        }
+        self.publish_status();
+    }
+}
+
+fn describe(reason: &DownReason) -> String {
+    match reason {
+        DownReason::NotificationSent(n) => format!("sent NOTIFICATION {}", describe_notification(n)),
+        DownReason::NotificationReceived(n) => format!("received NOTIFICATION {}", describe_notification(n)),
+        DownReason::MalformedMessage(e) => {
+            format!(
+                "malformed message ({}), sent NOTIFICATION {}",
+                e.error,
+                describe_notification(&e.notification)
+            )
+        }
+        DownReason::ConnectionLost => "connection lost".to_owned(),
+    }
+}
+
+fn describe_notification(n: &Notification) -> String {
+    use crate::notification::{code_name, subcode_name};
+    let mut s = format!(
+        "{}/{} ({} / {})",
+        n.code,
+        n.subcode,
+        code_name(n.code).unwrap_or("unknown"),
+        subcode_name(n.code, n.subcode).unwrap_or("unknown")
+    );
+    let inner = n.hard_reset_inner();
+    if let Some(Ok(text)) = inner.as_ref().unwrap_or(n).shutdown_message() {
+        s.push_str(&format!(": \"{text}\""));
+    }
+    s
+}
+
+async fn reader(mut rd: OwnedReadHalf, key: u64, tx: mpsc::Sender<Internal>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) => {
+                let _ = tx.send(Internal::Closed { key, error: None }).await;
+                return;
+            }
+            Ok(n) => {
+                let data = buf.get(..n).unwrap_or_default().to_vec();
+                if tx.send(Internal::Bytes { key, data }).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Internal::Closed { key, error: Some(e) }).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Write queued messages in order. Reports `Stalled` when a write makes no
+/// progress for [`STALL_AFTER`], then `Progress` after each write until
+/// the queue is empty again.
+async fn writer(
+    mut wr: OwnedWriteHalf,
+    key: u64,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    tx: mpsc::Sender<Internal>,
+) {
+    let mut reported = false;
+    while let Some(msg) = rx.recv().await {
+        let mut off = 0;
+        while off < msg.len() {
+            let chunk = msg.get(off..).unwrap_or_default();
+            tokio::select! {
+                biased;
+                r = wr.write(chunk) => match r {
+                    Ok(n) if n > 0 => {
+                        off += n;
+                        let left = queued.fetch_sub(n, Ordering::Relaxed).saturating_sub(n);
+                        if reported {
+                            let pending = left > 0;
+                            reported = pending;
+                            let _ = tx.send(Internal::Progress { key, pending }).await;
+                        }
+                    }
+                    Ok(_) => {
+                        let _ = tx.send(Internal::Closed { key, error: None }).await;
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Internal::Closed { key, error: Some(e) }).await;
+                        return;
+                    }
+                },
+                () = tokio::time::sleep(STALL_AFTER) => {
+                    if !reported {
+                        reported = true;
+                        let _ = tx.send(Internal::Stalled { key }).await;
+                    }
+                }
+            }
+        }
+    }
+    let _ = wr.shutdown().await;
+}
