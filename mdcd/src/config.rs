@@ -13,6 +13,9 @@
 //! multihop = 2                   # eBGP multihop TTL; excludes gtsm
 //! hold-time = 9
 //! families = ["ipv4-unicast", "ipv6-unicast"]
+//!
+//! [api]
+//! socket = "/run/mdcd/mdcd.sock"  # mode 0600: root only
 //! ```
 //!
 //! Every error names the file, line, column, field and what is allowed;
@@ -38,6 +41,8 @@ pub struct Config {
     pub originate: Vec<Prefix>,
     /// The read-only API socket.
     pub api_socket: PathBuf,
+    /// TCP port to listen on for BGP (179).
+    pub listen_port: u16,
 }
 
 /// Where a peer is.
@@ -83,6 +88,8 @@ pub struct PeerConfig {
     pub connect_retry: u16,
     pub passive: bool,
     pub families: Vec<Family>,
+    /// The peer's BGP port (179).
+    pub port: u16,
 }
 
 /// Defaults of `[[peer]]` (FRR's traditional profile: 180/60; GoBGP and
@@ -90,6 +97,8 @@ pub struct PeerConfig {
 pub const DEFAULT_HOLD_TIME: u16 = 90;
 pub const DEFAULT_CONNECT_RETRY: u16 = 30;
 pub const DEFAULT_API_SOCKET: &str = "/run/mdcd/mdcd.sock";
+/// The BGP port.
+pub const BGP_PORT: u16 = 179;
 /// TCP-MD5 keys are at most 80 bytes (Linux TCP_MD5SIG_MAXKEYLEN).
 pub const MAX_PASSWORD_LEN: usize = 80;
 
@@ -139,6 +148,7 @@ struct RawConfig {
     #[serde(default)]
     peer: Vec<Spanned<RawPeer>>,
     api: Option<RawApi>,
+    listen_port: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +175,7 @@ struct RawPeer {
     #[serde(default)]
     passive: bool,
     families: Option<Vec<Spanned<String>>>,
+    port: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -436,8 +447,18 @@ impl Config {
                     Some(out)
                 }
             };
-            if let (Some(address), Some(remote_as), Some(hold_time), Some(connect_retry), Some(families)) =
-                (address, remote_as, hold_time, connect_retry, families)
+            let port = match &p.port {
+                Some(v) => number_in::<u16>(&mut errors, v, &field("port"), 1..=65535, "1 to 65535"),
+                None => Some(BGP_PORT),
+            };
+            if let (
+                Some(address),
+                Some(remote_as),
+                Some(hold_time),
+                Some(connect_retry),
+                Some(families),
+                Some(port),
+            ) = (address, remote_as, hold_time, connect_retry, families, port)
             {
                 peers.push(PeerConfig {
                     address,
@@ -452,17 +473,22 @@ impl Config {
                     connect_retry,
                     passive: p.passive,
                     families,
+                    port,
                 });
             }
         }
 
+        let listen_port = match &raw.listen_port {
+            Some(v) => number_in::<u16>(&mut errors, v, "listen-port", 1..=65535, "1 to 65535"),
+            None => Some(BGP_PORT),
+        };
         let api_socket = raw
             .api
             .map_or_else(|| PathBuf::from(DEFAULT_API_SOCKET), |a| PathBuf::from(a.socket.into_inner()));
 
-        match (router_id, local_as, errors.list.is_empty()) {
-            (Some(router_id), Some(local_as), true) => {
-                Ok(Config { router_id, local_as, peers, originate, api_socket })
+        match (router_id, local_as, listen_port, errors.list.is_empty()) {
+            (Some(router_id), Some(local_as), Some(listen_port), true) => {
+                Ok(Config { router_id, local_as, peers, originate, api_socket, listen_port })
             }
             _ => Err(ConfigErrors(errors.list)),
         }

@@ -1,7 +1,9 @@
 //! mdcd: the routing daemon on every node.
 //!
-//! `mdcd --config FILE` validates the whole file before anything starts;
-//! `--check` stops after that. Sessions arrive with the sessions issue.
+//! `mdcd --config FILE` validates the whole file before anything starts,
+//! then runs the BGP speaker and the API socket until SIGTERM or SIGINT;
+//! `--check` stops after validation. Logs go to stderr (`RUST_LOG` sets the
+//! level, default `info`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +43,25 @@ fn main() -> ExitCode {
     if args.check {
         return ExitCode::SUCCESS;
     }
-    eprintln!("mdcd: the BGP speaker is not implemented yet (sessions issue); exiting");
-    ExitCode::from(1)
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mdcd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(mdcd::daemon::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mdcd: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
