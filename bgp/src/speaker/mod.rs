@@ -501,7 +501,9 @@ impl SpeakerTask {
             tracing::info!(%remote, "connection from an unknown peer closed");
             return;
         };
-        if let Err(e) = socket::apply_accepted(&stream, remote.is_ipv6(), &p.transport) {
+        // TTL/GTSM options follow the peer's real family (IPv4 peers reach a
+        // dual-stack listener as IPv4-mapped addresses).
+        if let Err(e) = socket::apply_accepted(&stream, ip.is_ipv6(), &p.transport) {
             tracing::warn!(peer = %ip, "cannot apply TTL/GTSM to an accepted connection: {e}");
             return;
         }

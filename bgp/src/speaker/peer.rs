@@ -352,6 +352,9 @@ impl PeerTask {
 
     fn attach(&mut self, key: u64, stream: TcpStream) {
         let local = stream.local_addr().unwrap_or_else(|_| SocketAddr::new(self.ip, 0));
+        // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; our next
+        // hop for them must be the IPv4 address.
+        let local = SocketAddr::new(local.ip().to_canonical(), local.port());
         let (rd, wr) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));

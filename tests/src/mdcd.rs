@@ -1,0 +1,215 @@
+//! [`Mdcd`]: mdcd itself in a lab node, configured from a [`BgpConfig`]
+//! (written out as mdcd's TOML) and queried with `mdcctl --json`, like any
+//! other peer.
+//!
+//! The binaries come from the caller (`env!("CARGO_BIN_EXE_mdcd")` in a test
+//! of the `mdcd` package), so the harness does not depend on the daemon.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::lab::LabShared;
+use crate::peer::{BgpConfig, BgpPeer, Family, Origin, Prefix, Route, SessionState};
+use crate::sys::{run, stop_child, tail, wait_for_path};
+use crate::{Error, Lab, Result};
+
+/// Where the two binaries are.
+#[derive(Debug, Clone)]
+pub struct MdcdBinaries {
+    pub mdcd: PathBuf,
+    pub mdcctl: PathBuf,
+}
+
+/// mdcd in one lab node.
+pub struct Mdcd {
+    lab: Arc<LabShared>,
+    node: String,
+    name: String,
+    dir: PathBuf,
+    bins: MdcdBinaries,
+    config: BgpConfig,
+    child: Option<Child>,
+}
+
+impl Mdcd {
+    /// mdcd for `node`; not started yet.
+    pub fn new(lab: &Lab, node: &str, bins: MdcdBinaries, config: BgpConfig) -> Result<Mdcd> {
+        let shared = lab.shared();
+        shared.check_node(node)?;
+        let name = format!("mdcd-{node}");
+        let dir = shared.peer_dir(&name)?;
+        shared.register_log(format!("{name} log"), dir.join("mdcd.log"));
+        Ok(Mdcd { lab: shared, node: node.to_string(), name, dir, bins, config, child: None })
+    }
+
+    /// [`Mdcd::new`] and [`Mdcd::start`].
+    pub fn start_in(lab: &Lab, node: &str, bins: MdcdBinaries, config: BgpConfig) -> Result<Mdcd> {
+        let mut m = Mdcd::new(lab, node, bins, config)?;
+        m.start()?;
+        Ok(m)
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("mdcd.sock")
+    }
+
+    /// The generated `mdcd.toml`.
+    pub fn config_text(&self) -> String {
+        let c = &self.config;
+        let mut s = String::new();
+        let _ = writeln!(s, "router-id = \"{}\"\nlocal-as = {}", c.router_id, c.asn);
+        let nets: Vec<String> = c.networks.iter().map(|p| format!("\"{p}\"")).collect();
+        let _ = writeln!(s, "originate = [{}]", nets.join(", "));
+        for n in &c.neighbors {
+            let _ = writeln!(s, "\n[[peer]]\naddress = \"{}\"\nremote-as = {}", n.address, n.remote_as);
+            let _ = writeln!(s, "hold-time = {}\nconnect-retry = 1", c.hold_time);
+            let families: Vec<&str> = n
+                .families
+                .iter()
+                .map(|f| match f {
+                    Family::Ipv4Unicast => "\"ipv4-unicast\"",
+                    Family::Ipv6Unicast => "\"ipv6-unicast\"",
+                })
+                .collect();
+            if !families.is_empty() {
+                let _ = writeln!(s, "families = [{}]", families.join(", "));
+            }
+            if let Some(p) = &n.password {
+                let _ = writeln!(s, "password = \"{p}\"");
+            }
+            if let Some(m) = n.multihop {
+                let _ = writeln!(s, "multihop = {m}");
+            }
+            if n.passive {
+                s.push_str("passive = true\n");
+            }
+            if let Some(l) = n.local_address {
+                let _ = writeln!(s, "local-address = \"{l}\"");
+            }
+        }
+        let _ = writeln!(s, "\n[api]\nsocket = \"{}\"", self.socket().display());
+        s.push_str(&c.extra);
+        s
+    }
+
+    /// Write the config, start mdcd and wait for its API socket.
+    pub fn start(&mut self) -> Result<()> {
+        let conf = self.dir.join("mdcd.toml");
+        fs::write(&conf, self.config_text()).map_err(|e| Error::msg(format!("{}: {e}", conf.display())))?;
+        let log = fs::File::create(self.dir.join("mdcd.log")).map_err(|e| Error::msg(e.to_string()))?;
+        let mut cmd = self.lab.command(&self.node, &self.bins.mdcd.to_string_lossy())?;
+        cmd.arg("--config").arg(&conf).env("RUST_LOG", "debug").stdout(Stdio::null()).stderr(log);
+        let mut child = cmd.spawn().map_err(|e| Error::msg(format!("cannot start mdcd: {e}")))?;
+        let started = wait_for_path(&self.socket(), Duration::from_secs(10), &mut child, "mdcd");
+        self.child = Some(child);
+        started
+    }
+
+    /// SIGTERM (mdcd sends Cease/2 to every peer) and wait.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child, Duration::from_secs(5));
+        }
+    }
+
+    /// `mdcctl --json show ...` parsed.
+    fn mdcctl(&self, args: &[&str]) -> Result<serde_json::Value> {
+        let socket = self.socket();
+        let mut argv = vec![self.bins.mdcctl.to_str().unwrap_or("mdcctl"), "--socket"];
+        argv.push(socket.to_str().unwrap_or_default());
+        argv.push("--json");
+        argv.extend_from_slice(args);
+        let out = run(&argv)?;
+        serde_json::from_str(&out).map_err(|e| Error::msg(format!("mdcctl gave no JSON ({e}): {out}")))
+    }
+
+    /// `mdcctl show neighbors` as a table (for logs).
+    pub fn neighbors_table(&self) -> Result<String> {
+        let socket = self.socket();
+        run(&[
+            self.bins.mdcctl.to_str().unwrap_or("mdcctl"),
+            "--socket",
+            socket.to_str().unwrap_or_default(),
+            "show",
+            "neighbors",
+        ])
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Mdcd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl BgpPeer for Mdcd {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn session_state(&self, neighbor: IpAddr) -> Result<SessionState> {
+        let v = self.mdcctl(&["show", "neighbors"])?;
+        let list = v.get("neighbors").and_then(|n| n.as_array()).cloned().unwrap_or_default();
+        let want = neighbor.to_string();
+        Ok(list
+            .iter()
+            .find(|n| n.get("address").and_then(|a| a.as_str()) == Some(want.as_str()))
+            .and_then(|n| n.get("state").and_then(|s| s.as_str()))
+            .map_or(SessionState::NotConfigured, SessionState::parse))
+    }
+
+    fn routes(&self, family: Family) -> Result<Vec<Route>> {
+        let fam = match family {
+            Family::Ipv4Unicast => "ipv4",
+            Family::Ipv6Unicast => "ipv6",
+        };
+        let v = self.mdcctl(&["show", "routes", fam])?;
+        let list = v.get("routes").and_then(|n| n.as_array()).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        for r in &list {
+            let s = |k: &str| r.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+            let prefix: Prefix = s("prefix").parse()?;
+            let mut route = Route::new(prefix);
+            route.next_hop = s("next_hop").parse().ok();
+            route.as_path = s("as_path").split_whitespace().filter_map(|a| a.parse().ok()).collect();
+            route.origin = Origin::parse(&s("origin"));
+            route.med = r.get("med").and_then(|m| m.as_u64()).and_then(|m| u32::try_from(m).ok());
+            route.local_pref =
+                r.get("local_pref").and_then(|m| m.as_u64()).and_then(|m| u32::try_from(m).ok());
+            for c in r.get("communities").and_then(|c| c.as_array()).cloned().unwrap_or_default() {
+                let c = c.as_str().unwrap_or_default().to_string();
+                if c.matches(':').count() == 2 {
+                    route.large_communities.push(c);
+                } else {
+                    route.communities.push(c);
+                }
+            }
+            route.local = r.get("peer").is_none_or(|p| p.is_null());
+            // mdcd has no best path yet (RIB issue): the only path is best.
+            route.best = true;
+            out.push(route);
+        }
+        Ok(out)
+    }
+
+    fn announce(&self, _prefix: &str) -> Result<()> {
+        Err(Error::msg("mdcd originates what its config file says; runtime announce is not implemented"))
+    }
+
+    fn withdraw(&self, _prefix: &str) -> Result<()> {
+        Err(Error::msg("mdcd originates what its config file says; runtime withdraw is not implemented"))
+    }
+
+    fn log_tail(&self, lines: usize) -> String {
+        tail(&self.dir.join("mdcd.log"), lines)
+    }
+}
