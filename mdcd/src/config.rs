@@ -12,6 +12,8 @@
 //! password = "secret"            # TCP-MD5 (RFC 2385)
 //! multihop = 2                   # eBGP multihop TTL; excludes gtsm
 //! hold-time = 9
+//! send-hold-time = 60            # RFC 9687; default max(480, 2 x hold-time)
+//! extended-nexthop = true        # RFC 8950: IPv4 routes with IPv6 next hops
 //! families = ["ipv4-unicast", "ipv6-unicast"]
 //!
 //! [api]
@@ -90,6 +92,12 @@ pub struct PeerConfig {
     pub families: Vec<Family>,
     /// The peer's BGP port (179).
     pub port: u16,
+    /// Send hold time (RFC 9687), seconds; `None`: the FSM's default,
+    /// max(8 minutes, 2 × hold time).
+    pub send_hold_time: Option<u16>,
+    /// Offer the extended next hop capability for IPv4 unicast with IPv6
+    /// next hops (RFC 8950).
+    pub extended_nexthop: bool,
 }
 
 /// Defaults of `[[peer]]` (FRR's traditional profile: 180/60; GoBGP and
@@ -176,6 +184,8 @@ struct RawPeer {
     passive: bool,
     families: Option<Vec<Spanned<String>>>,
     port: Option<Spanned<i64>>,
+    send_hold_time: Option<Spanned<i64>>,
+    extended_nexthop: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -447,6 +457,23 @@ impl Config {
                     Some(out)
                 }
             };
+            let send_hold_time = p.send_hold_time.as_ref().and_then(|v| {
+                number_in::<u16>(&mut errors, v, &field("send-hold-time"), 1..=65535, "1 to 65535 seconds")
+            });
+            let extended_nexthop = match &p.extended_nexthop {
+                Some(e) if *e.get_ref() => {
+                    let v4 = families.as_ref().is_none_or(|f| f.contains(&Family::IPV4_UNICAST));
+                    if !v4 {
+                        errors.at(
+                            Some(e.span()),
+                            field("extended-nexthop"),
+                            "carries IPv4 unicast with IPv6 next hops: needs \"ipv4-unicast\" in families",
+                        );
+                    }
+                    true
+                }
+                _ => false,
+            };
             let port = match &p.port {
                 Some(v) => number_in::<u16>(&mut errors, v, &field("port"), 1..=65535, "1 to 65535"),
                 None => Some(BGP_PORT),
@@ -474,6 +501,8 @@ impl Config {
                     passive: p.passive,
                     families,
                     port,
+                    send_hold_time,
+                    extended_nexthop,
                 });
             }
         }
@@ -612,6 +641,40 @@ remote-as = 65003
         assert_eq!(e.len(), 2, "{e:#?}");
         assert!(e[0].contains("AS_TRANS"));
         assert!(e[1].contains("configured twice"));
+    }
+
+    #[test]
+    fn send_hold_time_and_extended_nexthop() {
+        let c = parse(
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"2001:db8::2\"\nremote-as = 2\n\
+             families = [\"ipv4-unicast\", \"ipv6-unicast\"]\nsend-hold-time = 20\nextended-nexthop = true\n\
+             [[peer]]\naddress = \"192.0.2.3\"\nremote-as = 3\n",
+        )
+        .unwrap();
+        assert_eq!((c.peers[0].send_hold_time, c.peers[0].extended_nexthop), (Some(20), true));
+        assert_eq!((c.peers[1].send_hold_time, c.peers[1].extended_nexthop), (None, false), "defaults");
+
+        let e = errors(
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"2001:db8::2\"\nremote-as = 2\n\
+             send-hold-time = 0\nextended-nexthop = true\n[[peer]]\naddress = \"192.0.2.3\"\nremote-as = 3\n\
+             send-hold-time = 65536\n",
+        );
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:6:18: peer[0].send-hold-time: 0 is out of range"), "{}", e[0]);
+        assert!(e[1].starts_with("mdcd.toml:7:20: peer[0].extended-nexthop: "), "{}", e[1]);
+        assert!(e[1].contains("ipv4-unicast"), "an IPv6 peer defaults to IPv6 unicast only: {}", e[1]);
+        assert!(
+            e[2].starts_with("mdcd.toml:11:18: peer[1].send-hold-time: 65536 is out of range"),
+            "{}",
+            e[2]
+        );
+        // Not a boolean: a type error with its place.
+        let e = errors(
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"192.0.2.3\"\nremote-as = 3\n\
+             extended-nexthop = 1\n",
+        );
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:6:"), "{}", e[0]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use mdc_bgp::attr::{AttrValue, NextHop};
+use mdc_bgp::capability::ExtendedNextHop;
 use mdc_bgp::family::Family;
 use mdc_bgp::fsm::RemoteAs as FsmRemoteAs;
 use mdc_bgp::speaker::socket::TransportOptions;
@@ -71,6 +72,11 @@ fn peer_settings(speaker: &Speaker, peer: &PeerConfig) -> Option<mdc_bgp::speake
     s.config.connect_retry_ms = u64::from(peer.connect_retry) * 1000;
     s.config.passive = peer.passive;
     s.config.families = peer.families.clone();
+    s.config.send_hold_ms = peer.send_hold_time.map(|t| u64::from(t) * 1000);
+    if peer.extended_nexthop {
+        s.config.extended_next_hop =
+            vec![ExtendedNextHop { family: Family::IPV4_UNICAST, next_hop_afi: mdc_bgp::Afi::IPV6 }];
+    }
     if peer.families.contains(&Family::L2VPN_EVPN) {
         s.config.family_codecs.push(mdc_evpn::family_codec());
     }

@@ -33,6 +33,8 @@ pub struct Mdcd {
     dir: PathBuf,
     bins: MdcdBinaries,
     config: BgpConfig,
+    /// Extra `key = value` lines for one `[[peer]]` table.
+    peer_options: Vec<(IpAddr, String)>,
     child: Option<Child>,
 }
 
@@ -44,7 +46,16 @@ impl Mdcd {
         let name = format!("mdcd-{node}");
         let dir = shared.peer_dir(&name)?;
         shared.register_log(format!("{name} log"), dir.join("mdcd.log"));
-        Ok(Mdcd { lab: shared, node: node.to_string(), name, dir, bins, config, child: None })
+        Ok(Mdcd {
+            lab: shared,
+            node: node.to_string(),
+            name,
+            dir,
+            bins,
+            config,
+            peer_options: Vec::new(),
+            child: None,
+        })
     }
 
     /// [`Mdcd::new`] and [`Mdcd::start`].
@@ -52,6 +63,17 @@ impl Mdcd {
         let mut m = Mdcd::new(lab, node, bins, config)?;
         m.start()?;
         Ok(m)
+    }
+
+    /// Add a `key = value` line to the `[[peer]]` table of `address` (for
+    /// options [`BgpConfig`] does not cover, e.g. `send-hold-time = 5`);
+    /// before [`Mdcd::start`]. Panics on a malformed address (test input).
+    pub fn peer_option(mut self, address: &str, line: &str) -> Self {
+        match address.parse() {
+            Ok(a) => self.peer_options.push((a, line.to_string())),
+            Err(_) => panic!("bad peer address {address:?}"),
+        }
+        self
     }
 
     fn socket(&self) -> PathBuf {
@@ -90,6 +112,9 @@ impl Mdcd {
             }
             if let Some(l) = n.local_address {
                 let _ = writeln!(s, "local-address = \"{l}\"");
+            }
+            for (_, line) in self.peer_options.iter().filter(|(a, _)| *a == n.address) {
+                let _ = writeln!(s, "{line}");
             }
         }
         let _ = writeln!(s, "\n[api]\nsocket = \"{}\"", self.socket().display());
@@ -194,6 +219,7 @@ impl BgpPeer for Mdcd {
                 }
             }
             route.local = r.get("peer").is_none_or(|p| p.is_null());
+            route.stale = r.get("stale").and_then(|x| x.as_bool()).unwrap_or(false);
             // mdcd has no best path yet (RIB issue): the only path is best.
             route.best = true;
             out.push(route);

@@ -103,6 +103,9 @@ pub struct Route {
     pub best: bool,
     /// Originated by this peer itself (not learned over BGP).
     pub local: bool,
+    /// Kept, marked stale, while the peer that sent it restarts (graceful
+    /// restart helper, RFC 4724); only mdcd's view sets it.
+    pub stale: bool,
 }
 
 impl Route {
@@ -118,6 +121,7 @@ impl Route {
             large_communities: Vec::new(),
             best: false,
             local: false,
+            stale: false,
         }
     }
 }

@@ -38,6 +38,21 @@ impl RawPeer {
         router_id: &str,
         neighbor: &Neighbor,
     ) -> Result<RawPeer> {
+        RawPeer::start_with_args(lab, node, binary, local_as, router_id, neighbor, &[])
+    }
+
+    /// [`RawPeer::start_in`] with more arguments for the binary, e.g.
+    /// `--stop-reading` (never read the socket once established) or
+    /// `--hold 30`.
+    pub fn start_with_args(
+        lab: &Lab,
+        node: &str,
+        binary: &Path,
+        local_as: u32,
+        router_id: &str,
+        neighbor: &Neighbor,
+        args: &[&str],
+    ) -> Result<RawPeer> {
         let shared = lab.shared();
         let name = format!("rawpeer-{node}");
         let dir = shared.peer_dir(&name)?;
@@ -50,6 +65,7 @@ impl RawPeer {
         if neighbor.passive {
             cmd.arg("--passive");
         }
+        cmd.args(args);
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(fs::File::create(&log)?));
         let mut child = cmd.spawn().map_err(|e| Error::msg(format!("{name}: cannot start {bin}: {e}")))?;
         let stdout = child.stdout.take().ok_or_else(|| Error::msg("rawpeer: no stdout"))?;

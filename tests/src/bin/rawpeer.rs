@@ -6,10 +6,15 @@
 //!
 //! ```text
 //! rawpeer --local-as 65005 --router-id 192.0.2.2 --peer 192.0.2.1 [--hold 9] [--passive]
+//!         [--stop-reading]
 //! stdin:  send <hex of one or more whole messages, header included> | close
 //! stdout: connected <local> <peer> | recv <type> <hex> | established | retry after <why>
-//!         | closed <why> | error <what>
+//!         | closed <why> | error <what> | stopped reading
 //! ```
+//!
+//! `--stop-reading`: once the session is established, never read the
+//! socket again (keepalives still go out), so the peer's send window
+//! closes: a test of its send hold timer (RFC 9687).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -29,6 +34,7 @@ struct Args {
     peer: IpAddr,
     hold: u16,
     passive: bool,
+    stop_reading: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -38,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
         peer: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         hold: 9,
         passive: false,
+        stop_reading: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -48,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
             "--peer" => a.peer = val()?.parse().map_err(|e| format!("--peer: {e}"))?,
             "--hold" => a.hold = val()?.parse().map_err(|e| format!("--hold: {e}"))?,
             "--passive" => a.passive = true,
+            "--stop-reading" => a.stop_reading = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -200,7 +208,7 @@ fn run(a: &Args) -> Result<(), String> {
         *writer.lock().unwrap_or_else(PoisonError::into_inner) =
             Some(stream.try_clone().map_err(|e| e.to_string())?);
         send_to(&writer, &open)?;
-        let (established, why) = session(stream, &writer, &keepalive);
+        let (established, why) = session(stream, &writer, &keepalive, a.stop_reading);
         writer.lock().unwrap_or_else(PoisonError::into_inner).take();
         if established || start.elapsed() > Duration::from_secs(30) {
             say(&format!("closed {why}"));
@@ -213,7 +221,7 @@ fn run(a: &Args) -> Result<(), String> {
 
 /// Read messages until the connection ends: whether it was established,
 /// and why it ended.
-fn session(mut reader: TcpStream, writer: &Writer, keepalive: &[u8]) -> (bool, String) {
+fn session(mut reader: TcpStream, writer: &Writer, keepalive: &[u8], stop_reading: bool) -> (bool, String) {
     let mut established = false;
     let mut got_open = false;
     loop {
@@ -251,6 +259,14 @@ fn session(mut reader: TcpStream, writer: &Writer, keepalive: &[u8]) -> (bool, S
             "keepalive" if got_open && !established => {
                 established = true;
                 say("established");
+                if stop_reading {
+                    say("stopped reading");
+                    // Keep the socket (and its closed receive window) open
+                    // until the harness ends the program.
+                    loop {
+                        thread::park();
+                    }
+                }
             }
             "notification" => return (established, "notification".into()),
             _ => {}
