@@ -1115,6 +1115,59 @@ fn collision_moves_pending_graceful_restart_to_the_survivor() {
 }
 
 #[test]
+fn inbound_fsm_restarts_only_once_it_survives_a_collision() {
+    // A second connection that fails before any collision is resolved
+    // never restarts by itself: the peer's main FSM does that.
+    let (mut inbound, _) = Fsm::new_inbound(ours(), 0).unwrap();
+    assert!(!inbound.restarts_automatically());
+    inbound.handle(Event::MessageReceived(open_from(&theirs())), 1);
+    inbound.handle(Event::TcpConnectionFails, 2);
+    assert_eq!(inbound.state(), State::Idle);
+    assert!(!inbound.is_armed(Timer::IdleHold));
+    // The peer's id is higher: our outgoing connection loses, the inbound
+    // one is the peer's FSM from now on and restarts as configured.
+    let (mut out, mut inbound, peer) = collide(Ipv4Addr::new(192, 0, 2, 200));
+    let r = resolve_collision(&mut out, &mut inbound, 5).unwrap();
+    assert_eq!(r.closed, Side::First);
+    assert!(inbound.restarts_automatically());
+    inbound.handle(Event::MessageReceived(keepalive()), 6);
+    assert_eq!(inbound.state(), State::Established);
+    let a = inbound.handle(Event::TcpConnectionFails, 7);
+    assert!(session_down(&a).is_some());
+    assert_eq!(inbound.state(), State::Idle);
+    assert!(inbound.is_armed(Timer::IdleHold), "the survivor restarts after the backoff");
+    let d = inbound.deadline(Timer::IdleHold).unwrap();
+    let a = inbound.handle(Event::TimerExpired(Timer::IdleHold), d);
+    assert!(has(&a, &Action::Connect));
+    assert_eq!(inbound.state(), State::Connect);
+    // It dials the peer and runs the OPEN exchange like any main FSM.
+    inbound.handle(Event::TcpCrAcked, d + 1);
+    inbound.handle(Event::MessageReceived(open_from(&peer)), d + 2);
+    inbound.handle(Event::MessageReceived(keepalive()), d + 3);
+    assert_eq!(inbound.state(), State::Established);
+}
+
+#[test]
+fn inbound_survivor_keeps_automatic_restart_off_when_configured_off() {
+    let mut us = ours();
+    us.automatic_restart = false;
+    let mut peer = theirs();
+    peer.router_id = Ipv4Addr::new(192, 0, 2, 200);
+    let mut out = Fsm::new(us.clone()).unwrap();
+    out.handle(Event::ManualStart, 0);
+    out.handle(Event::TcpCrAcked, 1);
+    let (mut inbound, _) = Fsm::new_inbound(us, 2).unwrap();
+    inbound.handle(Event::MessageReceived(open_from(&peer)), 3);
+    let r = resolve_collision(&mut out, &mut inbound, 4).unwrap();
+    assert_eq!(r.closed, Side::First);
+    assert!(!inbound.restarts_automatically());
+    assert_eq!(inbound.state(), State::OpenConfirm);
+    inbound.handle(Event::TcpConnectionFails, 5);
+    assert_eq!(inbound.state(), State::Idle);
+    assert!(!inbound.is_armed(Timer::IdleHold));
+}
+
+#[test]
 fn collision_needs_different_origins_and_live_connections() {
     let mut a = Fsm::new(ours()).unwrap();
     let mut b = Fsm::new(ours()).unwrap();

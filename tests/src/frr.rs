@@ -146,12 +146,41 @@ impl Frr {
             wait_for_path(&self.dir.join("zebra.vty"), STARTUP, z, "zebra")
                 .map_err(|e| e.context(&self.name).context(tail(&self.dir.join("zebra.out"), 20)))?;
         }
+        self.spawn_bgpd()
+    }
+
+    fn spawn_bgpd(&mut self) -> Result<()> {
         self.bgpd = Some(self.spawn(BGPD, "bgpd")?);
         if let Some(b) = self.bgpd.as_mut() {
             wait_for_path(&self.dir.join("bgpd.vty"), STARTUP, b, "bgpd")
                 .map_err(|e| e.context(&self.name).context(tail(&self.dir.join("bgpd.out"), 20)))?;
         }
         Ok(())
+    }
+
+    /// Crash bgpd: SIGKILL (no NOTIFICATION, nothing cleaned up) and reap
+    /// it. zebra keeps running, as after a real bgpd crash.
+    pub fn kill_bgpd(&mut self) -> Result<()> {
+        let mut child =
+            self.bgpd.take().ok_or_else(|| Error::msg(format!("{}: bgpd is not running", self.name)))?;
+        child.kill().map_err(|e| Error::msg(format!("{}: cannot kill bgpd: {e}", self.name)))?;
+        child.wait().map_err(|e| Error::msg(format!("{}: cannot reap bgpd: {e}", self.name)))?;
+        Ok(())
+    }
+
+    /// Start bgpd again after [`Frr::kill_bgpd`], from the `frr.conf`
+    /// written at start (runtime changes are gone); returns when its vty
+    /// socket exists.
+    pub fn restart_bgpd(&mut self) -> Result<()> {
+        if self.bgpd.is_some() {
+            return Err(Error::msg(format!("{}: bgpd is still running", self.name)));
+        }
+        // The killed bgpd left its socket behind.
+        let vty = self.dir.join("bgpd.vty");
+        if vty.exists() {
+            fs::remove_file(&vty)?;
+        }
+        self.spawn_bgpd()
     }
 
     fn spawn(&self, program: &str, daemon: &str) -> Result<Child> {

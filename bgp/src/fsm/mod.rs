@@ -245,6 +245,11 @@ pub struct Fsm {
     established_at: Option<u64>,
     disabled: Vec<Family>,
     stale: Stale,
+    /// Made by [`Fsm::new_inbound`] and not yet the survivor of a
+    /// collision: a second connection, which never restarts by itself.
+    /// [`resolve_collision`] clears it on the survivor, which from then on
+    /// is the peer's FSM and restarts as the configuration says.
+    secondary: bool,
     now: u64,
     out: Vec<Action>,
 }
@@ -290,6 +295,7 @@ impl Fsm {
             established_at: None,
             disabled: Vec::new(),
             stale: Stale::default(),
+            secondary: false,
             now: 0,
             out: Vec::new(),
         })
@@ -298,10 +304,12 @@ impl Fsm {
     /// An FSM for a connection the peer opened while this peer's main FSM
     /// could not take it (OpenSent, OpenConfirm or Established): it sends
     /// OPEN and waits in OpenSent. Run both until [`resolve_collision`]
-    /// picks one. It never restarts by itself.
-    pub fn new_inbound(mut config: PeerConfig, now_ms: u64) -> Result<(Fsm, Vec<Action>), ConfigError> {
-        config.automatic_restart = false;
+    /// picks one. Until it survives a collision it never restarts by
+    /// itself; the survivor restarts as `config.automatic_restart` says,
+    /// like the FSM it replaces (see [`Fsm::restarts_automatically`]).
+    pub fn new_inbound(config: PeerConfig, now_ms: u64) -> Result<(Fsm, Vec<Action>), ConfigError> {
         let mut fsm = Fsm::new(config)?;
+        fsm.secondary = true;
         fsm.state = State::Active;
         let actions = fsm.handle(Event::TcpConnectionConfirmed, now_ms);
         Ok((fsm, actions))
@@ -358,6 +366,14 @@ impl Fsm {
     /// Consecutive failures counted by the backoff.
     pub fn failures(&self) -> u32 {
         self.failures
+    }
+
+    /// Whether this FSM goes back to Idle with an automatic restart after
+    /// an error: the configured `automatic_restart`, except for a second
+    /// connection from [`Fsm::new_inbound`] that has not (yet) survived a
+    /// collision.
+    pub fn restarts_automatically(&self) -> bool {
+        self.config.automatic_restart && !self.secondary
     }
 
     /// Families the peer's routes are stale for (graceful restart helper).
@@ -553,7 +569,7 @@ impl Fsm {
         if count {
             self.connect_retry_counter = self.connect_retry_counter.saturating_add(1);
         }
-        if restart && self.config.automatic_restart {
+        if restart && self.restarts_automatically() {
             let delay = self.config.retry_delay_ms(self.failures);
             self.failures = self.failures.saturating_add(1);
             self.arm(Timer::IdleHold, delay);
@@ -994,7 +1010,9 @@ pub fn resolve_collision(first: &mut Fsm, second: &mut Fsm, now_ms: u64) -> Opti
         Side::Second => (second, first),
     };
     let mut closed_actions = loser.handle(Event::OpenCollisionDump, now_ms);
-    // Pending graceful restart state and the backoff move to the survivor.
+    // The survivor is the peer's FSM from now on (it restarts as
+    // configured); pending graceful restart state and the backoff move to it.
+    survivor.secondary = false;
     survivor.now = now_ms;
     survivor.failures = survivor.failures.max(loser.failures);
     if !loser.stale.families.is_empty() {

@@ -99,14 +99,11 @@ struct Conn {
     io: Option<Io>,
     buf: Vec<u8>,
     session: Option<SessionInfo>,
-    /// Created for an inbound connection during a collision (never
-    /// restarts by itself).
-    adopted: bool,
 }
 
 impl Conn {
     fn new(key: u64, fsm: Fsm) -> Conn {
-        Conn { key, fsm, io: None, buf: Vec::new(), session: None, adopted: false }
+        Conn { key, fsm, io: None, buf: Vec::new(), session: None }
     }
 }
 
@@ -124,7 +121,6 @@ pub(crate) struct PeerTask {
     connecting: Option<(u64, JoinHandle<()>)>,
     internal: mpsc::Sender<Internal>,
     closing: Vec<JoinHandle<()>>,
-    admin_down: bool,
     overflow: Vec<u64>,
     messages_in: u64,
     messages_out: u64,
@@ -159,7 +155,6 @@ pub(crate) fn spawn(
         connecting: None,
         internal,
         closing: Vec::new(),
-        admin_down: false,
         overflow: Vec::new(),
         messages_in: 0,
         messages_out: 0,
@@ -267,7 +262,6 @@ impl PeerTask {
                 }
             }
             PeerCmd::Start(done) => {
-                self.admin_down = false;
                 let key = self.main.key;
                 self.feed(key, Event::ManualStart);
                 let _ = done.send(Ok(()));
@@ -307,12 +301,8 @@ impl PeerTask {
 
     fn stop(&mut self, kind: StopKind) {
         let event = match kind {
-            StopKind::Shutdown(text) => {
-                self.admin_down = true;
-                Event::ManualStop(text)
-            }
+            StopKind::Shutdown(text) => Event::ManualStop(text),
             StopKind::Deconfigured => {
-                self.admin_down = true;
                 Event::AutomaticStop(Notification::cease(cease_subcode::PEER_DECONFIGURED))
             }
             StopKind::Reset => Event::AutomaticStop(Notification::cease(cease_subcode::ADMINISTRATIVE_RESET)),
@@ -337,9 +327,7 @@ impl PeerTask {
             match Fsm::new_inbound(self.settings.config.clone(), now) {
                 Ok((fsm, actions)) => {
                     let key = self.new_key();
-                    let mut conn = Conn::new(key, fsm);
-                    conn.adopted = true;
-                    self.extra = Some(conn);
+                    self.extra = Some(Conn::new(key, fsm));
                     self.attach(key, stream);
                     self.run_actions(key, actions);
                 }
@@ -669,7 +657,7 @@ impl PeerTask {
     }
 
     /// Housekeeping after every event: queue overflow, I/O of connections
-    /// that have none any more, restarting an adopted FSM, status.
+    /// that have none any more, status.
     fn after(&mut self) {
         for key in std::mem::take(&mut self.overflow) {
             tracing::warn!(peer = %self.ip, "more than {MAX_QUEUED_BYTES} bytes queued: resetting the session");
@@ -688,12 +676,6 @@ impl PeerTask {
         }
         if self.extra.as_ref().is_some_and(|c| c.fsm.state() == State::Idle && c.io.is_none()) {
             self.extra = None;
-        }
-        // An FSM adopted from a collision never restarts by itself.
-        if self.main.adopted && self.main.fsm.state() == State::Idle && !self.admin_down {
-            self.main.adopted = false;
-            let key = self.main.key;
-            self.feed(key, Event::AutomaticStart);
         }
         self.publish_status();
     }
