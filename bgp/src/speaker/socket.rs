@@ -161,14 +161,9 @@ pub async fn connect(peer: SocketAddr, opts: &TransportOptions, timeout: Duratio
         Err(_) => {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!(
-                    "no answer from {peer} within {timeout:?}{}",
-                    if opts.md5_key.is_some() {
-                        " (a TCP-MD5 key mismatch looks exactly like this)"
-                    } else {
-                        ""
-                    }
-                ),
+                // The caller knows whether TCP-MD5 is configured and says
+                // that a key mismatch looks exactly like this.
+                format!("no answer from {peer} within {timeout:?}"),
             ));
         }
     }
@@ -284,7 +279,6 @@ mod tests {
             let wrong = TransportOptions { md5_key: Some(b"wrong".to_vec()), ..Default::default() };
             let e = connect(addr, &wrong, Duration::from_millis(700)).await.unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::TimedOut);
-            assert!(e.to_string().contains("TCP-MD5"), "{e}");
             let none =
                 connect(addr, &TransportOptions::default(), Duration::from_millis(700)).await.unwrap_err();
             assert_eq!(none.kind(), io::ErrorKind::TimedOut);
