@@ -447,3 +447,63 @@ fn send_hold_timer_drops_a_peer_that_stops_reading() -> Result<()> {
     drop(raw);
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// 6. GTSM (RFC 5082) with FRR's ttl-security
+// ---------------------------------------------------------------------------
+
+/// mdcd with `gtsm = true` and FRR with `ttl-security hops 1`: each side
+/// sends TTL 255 and drops anything below, so the session comes up only if
+/// mdcd really sends 255 (FRR's eBGP default is TTL 1). Without GTSM on
+/// FRR's side, mdcd's minimum TTL drops FRR's packets: no session.
+fn gtsm(short: &str, frr_gtsm: bool) -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let lab = two_nodes(short)?;
+    let mut mdcd = Mdcd::new(
+        &lab,
+        "mdcd",
+        bins(),
+        BgpConfig::new(65001, "192.0.2.1")
+            .neighbor(Neighbor::new("192.0.2.2", 65002))
+            .network("198.51.100.0/26"),
+    )?
+    .peer_option("192.0.2.2", "gtsm = true");
+    mdcd.start()?;
+    let extra =
+        if frr_gtsm { "router bgp 65002\n neighbor 192.0.2.1 ttl-security hops 1\nexit\n" } else { "" };
+    let frr = Frr::start_in(
+        &lab,
+        "peer",
+        BgpConfig::new(65002, "192.0.2.2")
+            .neighbor(Neighbor::new("192.0.2.1", 65001))
+            .network("203.0.113.0/26")
+            .extra(extra),
+    )?;
+    if frr_gtsm {
+        frr.wait_established("192.0.2.1", T)?;
+        mdcd.wait_established("192.0.2.2", T)?;
+        frr.wait_route("198.51.100.0/26", T, &|r| r.as_path == [65001])?;
+        mdcd.wait_route("203.0.113.0/26", T, &|r| r.as_path == [65002])?;
+    } else {
+        // Several connect retries (1 s) on both sides, and never a session.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            assert_ne!(mdcd.session_state("192.0.2.2".parse().unwrap())?, SessionState::Established);
+            assert_ne!(frr.session_state("192.0.2.1".parse().unwrap())?, SessionState::Established);
+            std::thread::sleep(POLL);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn gtsm_with_frr_ttl_security() -> Result<()> {
+    gtsm("gtsmfrr", true)
+}
+
+#[test]
+fn gtsm_rejects_a_peer_that_sends_ttl_1() -> Result<()> {
+    gtsm("gtsmttl1", false)
+}
