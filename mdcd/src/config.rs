@@ -378,6 +378,13 @@ impl Config {
                 .multihop
                 .as_ref()
                 .and_then(|m| number_in::<u8>(&mut errors, m, &field("multihop"), 1..=255, "1 to 255"));
+            if p.gtsm && p.passive {
+                errors.at(
+                    Some(span.clone()),
+                    field("gtsm"),
+                    "gtsm and passive exclude each other (a GTSM session is always opened by mdcd)",
+                );
+            }
             if let (Some(m), true) = (&p.multihop, p.gtsm) {
                 errors.at(
                     Some(m.span()),
@@ -694,5 +701,21 @@ mod example {
         let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.peers.len(), 3);
         assert_eq!(c.peers[2].multihop, Some(2));
+    }
+}
+
+#[cfg(test)]
+mod gtsm {
+    use super::*;
+
+    #[test]
+    fn gtsm_peers_cannot_be_passive() {
+        let e = Config::parse(
+            Path::new("mdcd.toml"),
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 1\ngtsm = true\npassive = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert!(e.to_string().contains("peer[0].gtsm: gtsm and passive exclude each other"), "{e}");
     }
 }

@@ -9,8 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mdc_tests::{
@@ -330,30 +328,9 @@ fn extended_next_hop_frr() -> Result<()> {
 // 4. Send hold timer (RFC 9687)
 // ---------------------------------------------------------------------------
 
-/// The `rawpeer` binary of the mdc-tests crate: `CARGO_BIN_EXE_rawpeer`
-/// exists only in that package's own tests, so build it (a no-op when up
-/// to date) into this test's target directory, once.
+/// The `rawpeer` binary (built once into this test's target directory).
 fn rawpeer_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        // target/<profile>/deps/<this test>
-        let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
-        let target_dir = profile_dir.parent().unwrap();
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "--offline", "-p", "mdc-tests", "--bin", "rawpeer"])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cannot run cargo to build rawpeer");
-        assert!(status.success(), "building rawpeer failed: {status}");
-        let bin = profile_dir.join("rawpeer");
-        assert!(bin.exists(), "{} missing after build", bin.display());
-        bin
-    })
-    .clone()
+    mdc_tests::rawpeer_binary().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// mdcd originates 512 IPv4 /32s and 4000 IPv6 /128s (~400 kB of UPDATEs)

@@ -28,6 +28,6 @@ pub use gobgp::GoBgp;
 pub use lab::Lab;
 pub use mdcd::{Mdcd, MdcdBinaries};
 pub use peer::{BgpConfig, BgpPeer, Family, Neighbor, Origin, Prefix, Route, SessionState};
-pub use rawpeer::RawPeer;
+pub use rawpeer::{RawPeer, rawpeer_binary};
 pub use require::{in_ci, require_interop};
 pub use wait::{Check, wait_until};

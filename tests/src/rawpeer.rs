@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -157,4 +157,38 @@ fn unhex(s: &str) -> Result<Vec<u8>> {
             s.get(i..i + 2).and_then(|d| u8::from_str_radix(d, 16).ok()).ok_or_else(|| Error::msg("bad hex"))
         })
         .collect()
+}
+
+/// The `rawpeer` binary, for tests of other packages (`CARGO_BIN_EXE_rawpeer`
+/// exists only in this package's own tests, and cargo builds a dependency's
+/// binaries only for that package's tests): built once per test process
+/// into the caller's target directory (a no-op when it is up to date).
+pub fn rawpeer_binary() -> Result<PathBuf> {
+    static BIN: std::sync::OnceLock<std::result::Result<PathBuf, String>> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        // target/<profile>/deps/<test binary>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .ok_or("test binary is not in target/<profile>/deps")?
+            .to_path_buf();
+        let target_dir = profile_dir.parent().ok_or("no target directory")?;
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet", "--offline", "-p", "mdc-tests", "--bin", "rawpeer"])
+            .env("CARGO_TARGET_DIR", target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().map_err(|e| format!("cannot run cargo to build rawpeer: {e}"))?;
+        let bin = profile_dir.join("rawpeer");
+        if status.success() && bin.exists() {
+            Ok(bin)
+        } else {
+            Err(format!("building rawpeer failed ({status}); {} missing", bin.display()))
+        }
+    })
+    .clone()
+    .map_err(Error::msg)
 }

@@ -501,7 +501,16 @@ impl SpeakerTask {
             tracing::info!(%remote, "connection from an unknown peer closed");
             return;
         };
-        // TTL/GTSM options follow the peer's real family (IPv4 peers reach a
+        // GTSM cannot be enforced on an accepted connection: the minimum TTL
+        // can only be set after accept(), when the peer's first segments
+        // (its OPEN) may already be queued, and setting it on the shared
+        // listener would hold every other peer to it. So a GTSM peer is
+        // always dialled, with the minimum TTL set before connect().
+        if p.transport.gtsm_hops.is_some() {
+            tracing::info!(peer = %ip, "GTSM peer: incoming connection refused, we connect to it");
+            return;
+        }
+        // TTL options follow the peer's real family (IPv4 peers reach a
         // dual-stack listener as IPv4-mapped addresses).
         if let Err(e) = socket::apply_accepted(&stream, ip.is_ipv6(), &p.transport) {
             tracing::warn!(peer = %ip, "cannot apply TTL/GTSM to an accepted connection: {e}");
