@@ -371,3 +371,50 @@ async fn a_peer_that_stops_reading_is_dropped_by_send_hold_while_another_stays_u
     s.shutdown("done").await.unwrap();
     t.shutdown("done").await.unwrap();
 }
+
+/// Both sides active and dialling at once (RFC 4271 §6.8): the collision is
+/// resolved to one session per side, it stays up, and routes flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_dials_collide_into_one_stable_session() {
+    for round in 0..3 {
+        let (ip_a, ip_b) = ("127.0.0.1", "127.0.0.2");
+        let a = speaker(ip_a, 65001);
+        let b = speaker(ip_b, 65002);
+        let (mut ea, mut eb) = (a.subscribe(), b.subscribe());
+        a.originate(Route::new("198.51.100.0/24".parse().unwrap())).unwrap();
+        b.originate(Route::new("203.0.113.0/24".parse().unwrap())).unwrap();
+        let sa = settings(&a, ip_a, ip_b, b.listen_addrs()[0].port(), 65002, false);
+        let sb = settings(&b, ip_b, ip_a, a.listen_addrs()[0].port(), 65001, false);
+        // Both add (and so dial) at the same moment.
+        let (ra, rb) = tokio::join!(a.add_peer(sa), b.add_peer(sb));
+        ra.unwrap();
+        rb.unwrap();
+        wait_up(&mut ea, ip(ip_b)).await;
+        wait_up(&mut eb, ip(ip_a)).await;
+        wait_routes(&a, ip(ip_b), V4, |r| r.len() == 1).await;
+        wait_routes(&b, ip(ip_a), V4, |r| r.len() == 1).await;
+        // Stable: no session goes down over three seconds, and each side
+        // has exactly one Established session with the other.
+        let quiet = Duration::from_secs(3);
+        let down = timeout(quiet, async {
+            loop {
+                let ev = tokio::select! {
+                    ev = ea.recv() => ev,
+                    ev = eb.recv() => ev,
+                };
+                if let Ok(SpeakerEvent::PeerDown { peer, reason }) = ev {
+                    return (peer, reason);
+                }
+            }
+        })
+        .await;
+        assert!(down.is_err(), "round {round}: a session went down after the collision: {down:?}");
+        for (s, other) in [(&a, ip(ip_b)), (&b, ip(ip_a))] {
+            let peers = s.peers().await.unwrap();
+            let st: Vec<_> = peers.iter().filter(|p| p.address.ip() == other).map(|p| p.state).collect();
+            assert_eq!(st, vec![mdc_bgp::fsm::State::Established], "round {round}");
+        }
+        a.shutdown("done").await.unwrap();
+        b.shutdown("done").await.unwrap();
+    }
+}
