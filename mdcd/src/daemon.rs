@@ -25,13 +25,16 @@ pub async fn run(config: Config) -> std::io::Result<()> {
     info!(router_id = %config.router_id, local_as = config.local_as, "mdcd started");
 
     for peer in &config.peers {
-        match peer_settings(&speaker, peer) {
-            Some(settings) => {
+        match (&peer.address, peer_settings(&speaker, peer)) {
+            (_, Some(settings)) => {
                 if let Err(e) = speaker.add_peer(settings).await {
                     warn!(peer = %peer.address, "cannot add peer: {e}");
                 }
             }
-            None => warn!(peer = %peer.address, "unnumbered peering is not implemented yet; peer skipped"),
+            (PeerAddress::Interface(ifname), None) => {
+                tokio::spawn(unnumbered_peer(speaker.clone(), peer.clone(), ifname.clone()));
+            }
+            (PeerAddress::Ip(_), None) => {}
         }
     }
     for prefix in &config.originate {
@@ -88,6 +91,37 @@ fn peer_settings(speaker: &Speaker, peer: &PeerConfig) -> Option<mdc_bgp::speake
         local_address: peer.local_address,
     };
     Some(s)
+}
+
+/// An unnumbered peer: advertise ourselves on the interface, wait for the
+/// neighbour's router advertisement, then peer with its link-local address
+/// (IPv4 routes with RFC 8950 next hops).
+async fn unnumbered_peer(speaker: Speaker, peer: PeerConfig, ifname: String) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let name = ifname.clone();
+    std::thread::spawn(move || crate::unnumbered::run(name, tx));
+    info!(interface = %ifname, "unnumbered peer: waiting for the neighbour's router advertisement");
+    let (ll, ifindex) = match rx.await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            warn!(interface = %ifname, "unnumbered peer: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    info!(interface = %ifname, neighbour = %ll, "unnumbered peer found");
+    let mut with_ip = peer.clone();
+    with_ip.address = PeerAddress::Ip(IpAddr::V6(ll));
+    let Some(mut s) = peer_settings(&speaker, &with_ip) else { return };
+    s.remote = SocketAddr::V6(std::net::SocketAddrV6::new(ll, peer.port, 0, ifindex));
+    s.transport.interface = Some(ifname.clone());
+    if peer.families.contains(&Family::IPV4_UNICAST) {
+        s.config.extended_next_hop =
+            vec![ExtendedNextHop { family: Family::IPV4_UNICAST, next_hop_afi: mdc_bgp::Afi::IPV6 }];
+    }
+    if let Err(e) = speaker.add_peer(s).await {
+        warn!(interface = %ifname, "cannot add the unnumbered peer: {e}");
+    }
 }
 
 /// The API's view of a running speaker.

@@ -484,3 +484,46 @@ fn gtsm_with_frr_ttl_security() -> Result<()> {
 fn gtsm_rejects_a_peer_that_sends_ttl_1() -> Result<()> {
     gtsm("gtsmttl1", false)
 }
+
+// ---------------------------------------------------------------------------
+// 7. Unnumbered peering over IPv6 link-local addresses (FRR `neighbor IF
+//    interface`), IPv4 routes with RFC 8950 next hops
+// ---------------------------------------------------------------------------
+
+#[test]
+fn unnumbered_with_frr() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    // No addresses on the link: only the kernel's link-local ones.
+    let lab = Lab::new("unnumfrr")?.node("mdcd")?.node("peer")?.link("mdcd", "", "peer", "")?;
+    let mdcd = Mdcd::start_in(
+        &lab,
+        "mdcd",
+        bins(),
+        BgpConfig::new(65001, "192.0.2.1").network("198.51.100.0/26").network("2001:db8:100::/48").extra(
+            "\n[[peer]]\ninterface = \"to-peer\"\nremote-as = \"external\"\nhold-time = 9\nconnect-retry = 1\n",
+        ),
+    )?;
+    let frr = Frr::start_in(
+        &lab,
+        "peer",
+        BgpConfig::new(65002, "192.0.2.2").network("203.0.113.0/26").network("2001:db8:200::/48").extra(
+            "router bgp 65002\n neighbor to-mdcd interface remote-as external\n address-family ipv4 unicast\n  \
+             neighbor to-mdcd activate\n exit-address-family\n address-family ipv6 unicast\n  neighbor to-mdcd \
+             activate\n exit-address-family\nexit\n",
+        ),
+    )?;
+    // Each side's routes on the other's CLI: IPv4 and IPv6 over one
+    // link-local session.
+    let r = frr.wait_route("198.51.100.0/26", T, &|r| r.as_path == [65001])?;
+    assert!(r.best, "{r:?}");
+    frr.wait_route("2001:db8:100::/48", T, &|r| r.as_path == [65001])?;
+    let r = mdcd.wait_route("203.0.113.0/26", T, &|r| r.as_path == [65002])?;
+    let nh = r.next_hop.expect("an IPv4 route over the unnumbered session has an IPv6 next hop");
+    assert!(matches!(nh, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local()), "RFC 8950 next hop: {nh}");
+    mdcd.wait_route("2001:db8:200::/48", T, &|r| r.as_path == [65002])?;
+    let neighbors = mdcd.neighbors_table()?;
+    assert!(neighbors.contains("fe80::"), "the session runs between link-local addresses:\n{neighbors}");
+    Ok(())
+}
