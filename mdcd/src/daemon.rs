@@ -9,6 +9,7 @@ use mdc_bgp::attr::{AttrValue, NextHop};
 use mdc_bgp::capability::ExtendedNextHop;
 use mdc_bgp::family::Family;
 use mdc_bgp::fsm::RemoteAs as FsmRemoteAs;
+use mdc_bgp::nlri::{Nlri, Prefix};
 use mdc_bgp::speaker::socket::TransportOptions;
 use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig};
 use tracing::{info, warn};
@@ -16,8 +17,11 @@ use tracing::{info, warn};
 use crate::api::{self, NeighborView, RouteView, StateSource};
 use crate::config::{Config, PeerAddress, PeerConfig, RemoteAs};
 
-/// Start the speaker and its peers, serve the API, and run until a signal.
-pub async fn run(config: Config) -> std::io::Result<()> {
+/// Start the speaker and its peers, serve the API, and run until SIGTERM or
+/// SIGINT. SIGHUP re-reads `path`: a valid file replaces the originated
+/// prefixes (new ones announced, dropped ones withdrawn); an invalid one is
+/// rejected with its errors and changes nothing.
+pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()> {
     let listen = vec![SocketAddr::new(IpAddr::from([0u16; 8]), config.listen_port)];
     let mut speaker_config = SpeakerConfig::new(config.router_id, config.local_as);
     speaker_config.listen = listen;
@@ -48,9 +52,20 @@ pub async fn run(config: Config) -> std::io::Result<()> {
     let api_task = tokio::spawn(api::serve(listener, source));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => info!("SIGINT"),
-        _ = term.recv() => info!("SIGTERM"),
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut originated = config.originate.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                info!("SIGINT");
+                break;
+            }
+            _ = term.recv() => {
+                info!("SIGTERM");
+                break;
+            }
+            _ = hup.recv() => originated = reload(&speaker, &path, &config, originated),
+        }
     }
     api_task.abort();
     if let Err(e) = speaker.shutdown("mdcd is shutting down").await {
@@ -59,6 +74,42 @@ pub async fn run(config: Config) -> std::io::Result<()> {
     let _ = std::fs::remove_file(&config.api_socket);
     info!("mdcd stopped");
     Ok(())
+}
+
+/// SIGHUP: apply the originated prefixes of a valid new file; report an
+/// invalid one and keep everything as it is. Returns what is originated now.
+fn reload(
+    speaker: &Speaker,
+    path: &std::path::Path,
+    running: &Config,
+    originated: Vec<Prefix>,
+) -> Vec<Prefix> {
+    let new = match Config::load(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors.0 {
+                warn!("reload rejected: {e}");
+            }
+            return originated;
+        }
+    };
+    if new.peers != running.peers || new.router_id != running.router_id || new.local_as != running.local_as {
+        warn!("reload: only `originate` is applied at run time; restart mdcd for peer or identity changes");
+    }
+    for p in new.originate.iter().filter(|p| !originated.contains(p)) {
+        match speaker.originate(Route::new(*p)) {
+            Ok(()) => info!(prefix = %p, "reload: originating"),
+            Err(e) => warn!(prefix = %p, "reload: cannot originate: {e}"),
+        }
+    }
+    for p in originated.iter().filter(|p| !new.originate.contains(p)) {
+        let family = if p.afi() == mdc_bgp::Afi::IPV6 { Family::IPV6_UNICAST } else { Family::IPV4_UNICAST };
+        match speaker.withdraw(family, Nlri::new(*p)) {
+            Ok(()) => info!(prefix = %p, "reload: withdrawn"),
+            Err(e) => warn!(prefix = %p, "reload: cannot withdraw: {e}"),
+        }
+    }
+    new.originate
 }
 
 /// The speaker's settings for one configured peer.

@@ -1,7 +1,8 @@
 //! mdcd: the routing daemon on every node.
 //!
 //! `mdcd --config FILE` validates the whole file before anything starts,
-//! then runs the BGP speaker and the API socket until SIGTERM or SIGINT;
+//! then runs the BGP speaker and the API socket until SIGTERM or SIGINT
+//! (SIGHUP re-reads the file and applies the prefixes to originate);
 //! `--check` stops after validation. Logs go to stderr (`RUST_LOG` sets the
 //! level, default `info`).
 
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(mdcd::daemon::run(config)) {
+    match runtime.block_on(mdcd::daemon::run(config, args.config.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mdcd: {e}");

@@ -2,7 +2,8 @@
 //! for each peer, eBGP and iBGP, IPv4 and IPv6 unicast (one session per
 //! address family's transport), routes originated on each side arrive on
 //! the other with the right attributes — checked on both sides' own CLIs
-//! (vtysh / birdc / gobgp, and mdcctl) — and withdrawals arrive too.
+//! (vtysh / birdc / gobgp, and mdcctl) — and withdrawals arrive too, in
+//! both directions (mdcd's through a config reload on SIGHUP).
 //!
 //! Needs root and the peers: outside CI these tests print `skipped: ...`;
 //! under `CI=true` a missing peer fails them.
@@ -101,6 +102,14 @@ fn exchange(kind: Kind, ibgp: bool) -> Result<()> {
     mdcd.wait_no_route("2001:db8:200::/48", T)?;
     // And mdcd's own routes are still there on the peer.
     assert!(peer.best_route("198.51.100.0/26")?.is_some());
+    // mdcd's withdrawals and new announcements (config reload on SIGHUP)
+    // reach the peer.
+    mdcd.withdraw("198.51.100.0/26")?;
+    mdcd.withdraw("2001:db8:100::/48")?;
+    mdcd.announce("198.51.100.128/26")?;
+    peer.wait_no_route("198.51.100.0/26", T)?;
+    peer.wait_no_route("2001:db8:100::/48", T)?;
+    peer.wait_route("198.51.100.128/26", T, &|r| r.as_path == expect_path)?;
     Ok(())
 }
 

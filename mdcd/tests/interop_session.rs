@@ -527,3 +527,53 @@ fn unnumbered_with_frr() -> Result<()> {
     assert!(neighbors.contains("fe80::"), "the session runs between link-local addresses:\n{neighbors}");
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// 8. A bad config on reload is rejected and changes nothing
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_invalid_config_on_reload_changes_nothing() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let lab = two_nodes("badreload")?;
+    let mdcd = Mdcd::start_in(
+        &lab,
+        "mdcd",
+        bins(),
+        BgpConfig::new(65001, "192.0.2.1")
+            .neighbor(Neighbor::new("192.0.2.2", 65002))
+            .network("198.51.100.0/26"),
+    )?;
+    let frr = Frr::start_in(
+        &lab,
+        "peer",
+        BgpConfig::new(65002, "192.0.2.2").neighbor(Neighbor::new("192.0.2.1", 65001)),
+    )?;
+    frr.wait_route("198.51.100.0/26", T, &|r| r.as_path == [65001])?;
+    // A file with an invalid prefix and no longer our route: if it were
+    // applied, the route would be withdrawn.
+    let conf = mdcd.dir().join("mdcd.toml");
+    let text = std::fs::read_to_string(&conf).map_err(|e| Error::msg(e.to_string()))?;
+    let bad = text.replace("originate = [\"198.51.100.0/26\"]", "originate = [\"198.51.100.0/33\"]");
+    assert_ne!(bad, text);
+    std::fs::write(&conf, bad).map_err(|e| Error::msg(e.to_string()))?;
+    let pid = mdcd.pid().ok_or_else(|| Error::msg("mdcd not running"))?;
+    signal("-HUP", pid)?;
+    let line = wait_until("mdcd: reload rejected", Duration::from_secs(10), POLL, || {
+        let log = mdcd_log(&mdcd);
+        Ok(match log.lines().find(|l| l.contains("reload rejected")) {
+            Some(l) => Check::Done(l.to_string()),
+            None => Check::Pending(String::new()),
+        })
+    })?;
+    assert!(
+        line.contains("mdcd.toml:3:") && line.contains("originate[0]"),
+        "names file, line and field: {line}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(frr.best_route("198.51.100.0/26")?.is_some(), "the running config stays in force");
+    assert_eq!(mdcd.session_state("192.0.2.2".parse().unwrap())?, SessionState::Established);
+    Ok(())
+}

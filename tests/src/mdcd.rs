@@ -32,7 +32,7 @@ pub struct Mdcd {
     name: String,
     dir: PathBuf,
     bins: MdcdBinaries,
-    config: BgpConfig,
+    config: std::sync::Mutex<BgpConfig>,
     /// Extra `key = value` lines for one `[[peer]]` table.
     peer_options: Vec<(IpAddr, String)>,
     child: Option<Child>,
@@ -52,7 +52,7 @@ impl Mdcd {
             name,
             dir,
             bins,
-            config,
+            config: std::sync::Mutex::new(config),
             peer_options: Vec::new(),
             child: None,
         })
@@ -82,7 +82,8 @@ impl Mdcd {
 
     /// The generated `mdcd.toml`.
     pub fn config_text(&self) -> String {
-        let c = &self.config;
+        let c = self.config.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let c = &c;
         let mut s = String::new();
         let _ = writeln!(s, "router-id = \"{}\"\nlocal-as = {}", c.router_id, c.asn);
         let nets: Vec<String> = c.networks.iter().map(|p| format!("\"{p}\"")).collect();
@@ -165,6 +166,20 @@ impl Mdcd {
         ])
     }
 
+    /// Change the config, rewrite mdcd.toml and make mdcd re-read it.
+    fn reconfigure(&self, change: impl FnOnce(&mut BgpConfig)) -> Result<()> {
+        change(&mut self.config.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let conf = self.dir.join("mdcd.toml");
+        fs::write(&conf, self.config_text()).map_err(|e| Error::msg(format!("{}: {e}", conf.display())))?;
+        let pid = self.child.as_ref().map(Child::id).ok_or_else(|| Error::msg("mdcd is not running"))?;
+        run(&["kill", "-HUP", &pid.to_string()]).map(|_| ())
+    }
+
+    /// mdcd's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -227,12 +242,20 @@ impl BgpPeer for Mdcd {
         Ok(out)
     }
 
-    fn announce(&self, _prefix: &str) -> Result<()> {
-        Err(Error::msg("mdcd originates what its config file says; runtime announce is not implemented"))
+    /// Add the prefix to mdcd's config file and send SIGHUP.
+    fn announce(&self, prefix: &str) -> Result<()> {
+        let p: Prefix = prefix.parse()?;
+        self.reconfigure(|c| {
+            if !c.networks.contains(&p) {
+                c.networks.push(p);
+            }
+        })
     }
 
-    fn withdraw(&self, _prefix: &str) -> Result<()> {
-        Err(Error::msg("mdcd originates what its config file says; runtime withdraw is not implemented"))
+    /// Remove the prefix from mdcd's config file and send SIGHUP.
+    fn withdraw(&self, prefix: &str) -> Result<()> {
+        let p: Prefix = prefix.parse()?;
+        self.reconfigure(|c| c.networks.retain(|n| *n != p))
     }
 
     fn log_tail(&self, lines: usize) -> String {
