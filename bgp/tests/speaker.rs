@@ -418,3 +418,37 @@ async fn simultaneous_dials_collide_into_one_stable_session() {
         b.shutdown("done").await.unwrap();
     }
 }
+
+/// `reset_peer` sends Cease/Administrative Reset and the session comes back;
+/// `remove_peer` sends Cease/Peer De-configured and forgets the peer and its
+/// routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_and_remove_peer() {
+    let (ip_a, ip_b) = ("127.0.0.1", "127.0.0.2");
+    let a = speaker(ip_a, 65001);
+    let b = speaker(ip_b, 65002);
+    let (mut ea, mut eb) = (a.subscribe(), b.subscribe());
+    b.originate(Route::new("203.0.113.0/24".parse().unwrap())).unwrap();
+    b.add_peer(settings(&b, ip_b, ip_a, a.listen_addrs()[0].port(), 65001, true)).await.unwrap();
+    a.add_peer(settings(&a, ip_a, ip_b, b.listen_addrs()[0].port(), 65002, false)).await.unwrap();
+    wait_up(&mut ea, ip(ip_b)).await;
+    wait_routes(&a, ip(ip_b), V4, |r| r.len() == 1).await;
+
+    a.reset_peer(ip(ip_b)).await.unwrap();
+    let why = wait_down(&mut eb, ip(ip_a), Duration::from_secs(5)).await;
+    let n = why.notification().cloned().unwrap();
+    assert_eq!((n.code, n.subcode), (6, 4), "{why:?}");
+    wait_up(&mut ea, ip(ip_b)).await;
+    wait_routes(&a, ip(ip_b), V4, |r| r.len() == 1).await;
+
+    a.remove_peer(ip(ip_b)).await.unwrap();
+    let why = wait_down(&mut eb, ip(ip_a), Duration::from_secs(5)).await;
+    let n = why.notification().cloned().unwrap();
+    // Both sides negotiated the GR N bit: Peer De-configured goes inside a
+    // Hard Reset (RFC 8538 §5.1).
+    assert_eq!((n.code, n.subcode), (6, 9), "{why:?}");
+    let inner = n.hard_reset_inner().unwrap();
+    assert_eq!((inner.code, inner.subcode), (6, 3), "{why:?}");
+    assert!(a.peers().await.unwrap().iter().all(|p| p.address.ip() != ip(ip_b)), "the peer is forgotten");
+    assert!(a.received_routes(ip(ip_b), V4).await.is_err(), "and so are its routes");
+}
