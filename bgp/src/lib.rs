@@ -16,6 +16,7 @@ pub mod notification;
 pub mod open;
 pub mod reader;
 pub mod rfc7606;
+pub mod rib;
 pub mod route_refresh;
 #[cfg(feature = "speaker")]
 pub mod speaker;

@@ -1,0 +1,4 @@
+//! Routing information bases (issue 4, being built): today the decision
+//! process that ranks paths.
+
+pub mod decision;
