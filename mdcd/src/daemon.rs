@@ -29,14 +29,14 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     info!(router_id = %config.router_id, local_as = config.local_as, "mdcd started");
 
     for peer in &config.peers {
-        match (&peer.address, peer_settings(&speaker, peer)) {
+        match (&peer.address, peer_settings(&speaker, peer, config.local_as)) {
             (_, Some(settings)) => {
                 if let Err(e) = speaker.add_peer(settings).await {
                     warn!(peer = %peer.address, "cannot add peer: {e}");
                 }
             }
             (PeerAddress::Interface(ifname), None) => {
-                tokio::spawn(unnumbered_peer(speaker.clone(), peer.clone(), ifname.clone()));
+                tokio::spawn(unnumbered_peer(speaker.clone(), peer.clone(), ifname.clone(), config.local_as));
             }
             (PeerAddress::Ip(_), None) => {}
         }
@@ -113,12 +113,23 @@ fn reload(
 }
 
 /// The speaker's settings for one configured peer.
-fn peer_settings(speaker: &Speaker, peer: &PeerConfig) -> Option<mdc_bgp::speaker::PeerSettings> {
+fn peer_settings(
+    speaker: &Speaker,
+    peer: &PeerConfig,
+    local_as: u32,
+) -> Option<mdc_bgp::speaker::PeerSettings> {
     let PeerAddress::Ip(ip) = &peer.address else { return None };
     let remote_as = match peer.remote_as {
         RemoteAs::Number(n) => FsmRemoteAs::Exact(n),
         RemoteAs::Internal => FsmRemoteAs::Internal,
         RemoteAs::External => FsmRemoteAs::External,
+    };
+    // Like FRR and BIRD: a single-hop eBGP session sends with TTL 1 unless
+    // multihop (or GTSM) says otherwise; iBGP keeps the kernel default.
+    let external = match peer.remote_as {
+        RemoteAs::Number(n) => n != local_as,
+        RemoteAs::Internal => false,
+        RemoteAs::External => true,
     };
     let mut s = speaker.peer_settings(*ip, remote_as);
     s.remote = SocketAddr::new(*ip, peer.port);
@@ -136,7 +147,7 @@ fn peer_settings(speaker: &Speaker, peer: &PeerConfig) -> Option<mdc_bgp::speake
     }
     s.transport = TransportOptions {
         md5_key: peer.password.as_ref().map(|p| p.as_bytes().to_vec()),
-        ttl: peer.multihop,
+        ttl: peer.multihop.or(if external { Some(1) } else { None }),
         gtsm_hops: if peer.gtsm { Some(peer.multihop.unwrap_or(1)) } else { None },
         interface: None,
         local_address: peer.local_address,
@@ -147,7 +158,7 @@ fn peer_settings(speaker: &Speaker, peer: &PeerConfig) -> Option<mdc_bgp::speake
 /// An unnumbered peer: advertise ourselves on the interface, wait for the
 /// neighbour's router advertisement, then peer with its link-local address
 /// (IPv4 routes with RFC 8950 next hops).
-async fn unnumbered_peer(speaker: Speaker, peer: PeerConfig, ifname: String) {
+async fn unnumbered_peer(speaker: Speaker, peer: PeerConfig, ifname: String, local_as: u32) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let name = ifname.clone();
     std::thread::spawn(move || crate::unnumbered::run(name, tx));
@@ -163,7 +174,7 @@ async fn unnumbered_peer(speaker: Speaker, peer: PeerConfig, ifname: String) {
     info!(interface = %ifname, neighbour = %ll, "unnumbered peer found");
     let mut with_ip = peer.clone();
     with_ip.address = PeerAddress::Ip(IpAddr::V6(ll));
-    let Some(mut s) = peer_settings(&speaker, &with_ip) else { return };
+    let Some(mut s) = peer_settings(&speaker, &with_ip, local_as) else { return };
     s.remote = SocketAddr::V6(std::net::SocketAddrV6::new(ll, peer.port, 0, ifindex));
     s.transport.interface = Some(ifname.clone());
     if peer.families.contains(&Family::IPV4_UNICAST) {

@@ -577,3 +577,58 @@ fn an_invalid_config_on_reload_changes_nothing() -> Result<()> {
     assert_eq!(mdcd.session_state("192.0.2.2".parse().unwrap())?, SessionState::Established);
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// 9. eBGP multihop: TTL 1 for single-hop eBGP (as FRR and BIRD), `multihop`
+//    for a peer behind a router
+// ---------------------------------------------------------------------------
+
+/// mdcd — router — FRR, FRR with `ebgp-multihop 2`.
+fn multihop(short: &str, ours: Option<u8>) -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let lab = Lab::new(short)?
+        .node("mdcd")?
+        .node("r")?
+        .node("peer")?
+        .link("mdcd", "192.0.2.1/30", "r", "192.0.2.2/30")?
+        .link("r", "203.0.113.1/30", "peer", "203.0.113.2/30")?;
+    lab.exec("mdcd", &["ip", "route", "add", "203.0.113.0/30", "via", "192.0.2.2"])?;
+    lab.exec("peer", &["ip", "route", "add", "192.0.2.0/30", "via", "203.0.113.1"])?;
+    let mut n = Neighbor::new("203.0.113.2", 65002);
+    if let Some(ttl) = ours {
+        n = n.multihop(ttl);
+    }
+    let mdcd = Mdcd::start_in(&lab, "mdcd", bins(), BgpConfig::new(65001, "192.0.2.1").neighbor(n))?;
+    let frr = Frr::start_in(
+        &lab,
+        "peer",
+        BgpConfig::new(65002, "203.0.113.2")
+            .neighbor(Neighbor::new("192.0.2.1", 65001).multihop(2))
+            .network("198.51.100.0/26"),
+    )?;
+    if ours.is_some() {
+        mdcd.wait_established("203.0.113.2", T)?;
+        mdcd.wait_route("198.51.100.0/26", T, &|r| r.as_path == [65002])?;
+    } else {
+        // Our packets leave with TTL 1 and die at the router: no session.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            assert_ne!(mdcd.session_state("203.0.113.2".parse().unwrap())?, SessionState::Established);
+            assert_ne!(frr.session_state("192.0.2.1".parse().unwrap())?, SessionState::Established);
+            std::thread::sleep(POLL);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn ebgp_multihop_reaches_a_peer_behind_a_router() -> Result<()> {
+    multihop("mhop2", Some(2))
+}
+
+#[test]
+fn single_hop_ebgp_sends_ttl_1() -> Result<()> {
+    multihop("mhop1", None)
+}
