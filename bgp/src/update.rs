@@ -317,11 +317,12 @@ impl Update {
         if self.nlri.is_empty() && !mp_nlri {
             return;
         }
-        let mut required = vec![code::ORIGIN, code::AS_PATH];
-        if !self.nlri.is_empty() {
-            required.push(code::NEXT_HOP);
-        }
-        for c in required {
+        let required: &[u8] = if self.nlri.is_empty() {
+            &[code::ORIGIN, code::AS_PATH]
+        } else {
+            &[code::ORIGIN, code::AS_PATH, code::NEXT_HOP]
+        };
+        for &c in required {
             let present = self.attributes.iter().any(|a| a.code() == c);
             let failed = diagnostics.iter().any(|d| d.attribute == Some(c));
             if !present && !failed {

@@ -46,6 +46,17 @@ fn signal(sig: &str, pid: u32) -> Result<()> {
     if st.success() { Ok(()) } else { Err(Error::msg(format!("kill {sig} {pid}: {st}"))) }
 }
 
+/// For 5 s (several 1 s connect retries), neither side is ever Established.
+fn never_established(ours: &dyn BgpPeer, their_addr: &str, peer: &dyn BgpPeer, our_addr: &str) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        assert_ne!(ours.session_state(their_addr.parse().unwrap())?, SessionState::Established);
+        assert_ne!(peer.session_state(our_addr.parse().unwrap())?, SessionState::Established);
+        std::thread::sleep(POLL);
+    }
+    Ok(())
+}
+
 /// Wait until `peer`'s session with `neighbor` is anything but Established.
 fn wait_not_established(peer: &dyn BgpPeer, neighbor: &str, timeout: Duration) -> Result<SessionState> {
     let addr = neighbor.parse().unwrap();
@@ -465,12 +476,7 @@ fn gtsm(short: &str, frr_gtsm: bool) -> Result<()> {
         mdcd.wait_route("203.0.113.0/26", T, &|r| r.as_path == [65002])?;
     } else {
         // Several connect retries (1 s) on both sides, and never a session.
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            assert_ne!(mdcd.session_state("192.0.2.2".parse().unwrap())?, SessionState::Established);
-            assert_ne!(frr.session_state("192.0.2.1".parse().unwrap())?, SessionState::Established);
-            std::thread::sleep(POLL);
-        }
+        never_established(&mdcd, "192.0.2.2", &frr, "192.0.2.1")?;
     }
     Ok(())
 }
@@ -613,12 +619,7 @@ fn multihop(short: &str, ours: Option<u8>) -> Result<()> {
         mdcd.wait_route("198.51.100.0/26", T, &|r| r.as_path == [65002])?;
     } else {
         // Our packets leave with TTL 1 and die at the router: no session.
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            assert_ne!(mdcd.session_state("203.0.113.2".parse().unwrap())?, SessionState::Established);
-            assert_ne!(frr.session_state("192.0.2.1".parse().unwrap())?, SessionState::Established);
-            std::thread::sleep(POLL);
-        }
+        never_established(&mdcd, "203.0.113.2", &frr, "192.0.2.1")?;
     }
     Ok(())
 }
