@@ -29,9 +29,8 @@ fn ip(s: &str) -> IpAddr {
 fn speaker(addr: &str, asn: u32) -> Speaker {
     let id: Ipv4Addr = addr.parse().unwrap();
     Speaker::start(SpeakerConfig {
-        router_id: id,
-        local_as: asn,
         listen: vec![SocketAddr::new(IpAddr::V4(id), 0)],
+        ..SpeakerConfig::new(id, asn)
     })
     .unwrap()
 }
@@ -103,7 +102,7 @@ async fn wait_routes(
 }
 
 fn attr(r: &mdc_bgp::speaker::ReceivedRoute, code: u8) -> Option<&AttrValue> {
-    r.attributes.iter().find(|a| a.code() == code).map(|a| &a.value)
+    r.attributes.get(code)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -283,7 +283,7 @@ fn route_view(family: Family, peer: &str, r: &mdc_bgp::speaker::ReceivedRoute) -
         communities: vec![],
         stale: r.stale,
     };
-    for a in r.attributes.iter() {
+    for a in r.attributes.list() {
         match &a.value {
             AttrValue::Origin(o) => v.origin = o.to_string(),
             AttrValue::AsPath(p) => v.as_path = p.to_string(),

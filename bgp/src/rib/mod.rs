@@ -1,4 +1,1230 @@
-//! Routing information bases (issue 4, being built): today the decision
-//! process that ranks paths.
+//! The RIB of a BGP speaker: Adj-RIB-In, Loc-RIB and Adj-RIB-Out (RFC 4271
+//! §3.2), the decision process, route reflection (RFC 4456) and the import
+//! and export rules. Sans-IO: sessions come and go as calls, UPDATEs in as
+//! decoded [`Update`]s, and what to send leaves as [`Output`]s.
+//!
+//! It owns the routes and the per-peer view of them; it does not touch
+//! sockets, timers or the FSM. docs/adr/0006-rib.md explains the layout.
+//!
+//! - **Adj-RIB-In** (post-policy) and **Loc-RIB** are one structure: per
+//!   family, every destination keeps all accepted paths sorted best first.
+//!   The pre-policy Adj-RIB-In of a peer is kept only with soft
+//!   reconfiguration inbound.
+//! - **Adj-RIB-Out** is one bit per destination and peer: whether the peer
+//!   holds a route from us. Its attributes are a function of the best path
+//!   and the peer's export rules, recomputed when needed.
+//! - Attribute sets are interned ([`attrs::Interner`]).
+//!
+//! ```
+//! use mdc_bgp::rib::{Rib, RibConfig, PeerPolicy};
+//! let mut rib = Rib::new(RibConfig::new(65000, "192.0.2.254".parse().unwrap()));
+//! let peer = rib.add_peer(PeerPolicy::new("192.0.2.1".parse().unwrap()));
+//! // rib.peer_up(peer, session); rib.update(peer, &update); rib.flush() ...
+//! # let _ = peer;
+//! ```
 
+pub mod attrs;
 pub mod decision;
+mod table;
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+pub use attrs::{Attrs, AttrsBuilder, Interner};
+pub use table::{LOCAL, Path, PeerId};
+
+use crate::aspath::{AsPath, AsSegment, SegmentType};
+use crate::attr::{AttrValue, MpNlri, MpReach, MpUnreach, NextHop, PathAttribute, code};
+use crate::community::Community;
+use crate::family::{Afi, Family};
+use crate::negotiate::Negotiated;
+use crate::nlri::{Nlri, Prefix};
+use crate::route_refresh::RouteRefresh;
+use crate::update::Update;
+use attrs::{FxHashMap, FxHashSet};
+use decision::{Candidate, Reason};
+use table::{BitSet, Table};
+
+/// How this router decides and reflects.
+#[derive(Debug, Clone)]
+pub struct RibConfig {
+    pub local_as: u32,
+    pub router_id: Ipv4Addr,
+    /// Route reflection cluster id (RFC 4456); usually the router id.
+    pub cluster_id: Ipv4Addr,
+    pub decision: decision::Options,
+    /// ECMP: most paths used per destination (1: best path only).
+    pub maximum_paths: usize,
+    /// Per-family overrides of `maximum_paths`.
+    pub maximum_paths_by_family: Vec<(Family, usize)>,
+    /// ECMP across paths from different neighbouring ASes.
+    pub multipath_relax: bool,
+    /// RFC 8212: an eBGP peer without an import policy gets nothing
+    /// accepted, without an export policy is sent nothing learned from
+    /// other peers (routes this router originates are still announced).
+    pub ebgp_requires_policy: bool,
+}
+
+impl RibConfig {
+    pub fn new(local_as: u32, router_id: Ipv4Addr) -> RibConfig {
+        RibConfig {
+            local_as,
+            router_id,
+            cluster_id: router_id,
+            decision: decision::Options::default(),
+            maximum_paths: 1,
+            maximum_paths_by_family: Vec::new(),
+            multipath_relax: false,
+            ebgp_requires_policy: true,
+        }
+    }
+
+    fn maximum_paths(&self, family: Family) -> usize {
+        self.maximum_paths_by_family
+            .iter()
+            .find(|(f, _)| *f == family)
+            .map_or(self.maximum_paths, |(_, n)| *n)
+            .max(1)
+    }
+}
+
+/// A route as a policy sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyRoute<'a> {
+    pub family: Family,
+    pub prefix: &'a Prefix,
+    /// The peer the route was learned from; `None`: originated here.
+    pub from: Option<IpAddr>,
+    pub attrs: &'a Attrs,
+}
+
+/// What a policy decided.
+#[derive(Debug, Clone)]
+pub enum PolicyVerdict {
+    Reject,
+    Accept {
+        /// The changed attributes, when the policy changed any.
+        changed: Option<AttrsBuilder>,
+        /// The policy set the next hop to this router.
+        next_hop_self: bool,
+    },
+}
+
+/// An import or export policy, as the RIB runs it. `mdc_bgp::policy`
+/// implements it; an embedding program may bring its own.
+pub trait RoutePolicy: fmt::Debug + Send + Sync {
+    /// Whether the verdict can differ between routes with the same
+    /// attributes (it matches on the prefix). When not, the RIB runs the
+    /// policy once per attribute set.
+    fn depends_on_prefix(&self) -> bool;
+    fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict;
+}
+
+/// Limits on what a peer may send (RFC 4486 Cease/1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaxPrefix {
+    pub limits: Vec<(Family, u32)>,
+    /// Only log when the limit is passed.
+    pub warning_only: bool,
+}
+
+/// What the RIB needs to know of one configured peer.
+#[derive(Debug, Clone)]
+pub struct PeerPolicy {
+    pub address: IpAddr,
+    pub route_reflector_client: bool,
+    pub next_hop_self: bool,
+    pub import: Option<Arc<dyn RoutePolicy>>,
+    pub export: Option<Arc<dyn RoutePolicy>>,
+    /// Keep the pre-policy Adj-RIB-In, so an import policy change needs no
+    /// route refresh from the peer.
+    pub soft_reconfiguration_inbound: bool,
+    pub max_prefix: Option<MaxPrefix>,
+}
+
+impl PeerPolicy {
+    pub fn new(address: IpAddr) -> PeerPolicy {
+        PeerPolicy {
+            address,
+            route_reflector_client: false,
+            next_hop_self: false,
+            import: None,
+            export: None,
+            soft_reconfiguration_inbound: false,
+            max_prefix: None,
+        }
+    }
+}
+
+/// An Established session, as the RIB needs it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub negotiated: Arc<Negotiated>,
+    /// Our address on the session (next hop self).
+    pub local: IpAddr,
+    /// Tags [`Output::Send`] so messages for an older session are dropped.
+    pub generation: u64,
+}
+
+/// A message for one peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Update(Update),
+    /// BoRR/EoRR around a re-advertisement (RFC 7313).
+    RouteRefresh(RouteRefresh),
+}
+
+/// What the caller must do.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Send these messages, in order, on the peer's session `generation`.
+    Send { peer: PeerId, generation: u64, messages: Vec<Message> },
+    /// The peer passed its prefix limit for `family`: reset the session
+    /// with Cease/1 (RFC 4486) unless the limit is warning-only.
+    MaxPrefix { peer: PeerId, family: Family, limit: u32, count: usize, warning_only: bool },
+    /// An import policy changed and there is no pre-policy copy: ask the
+    /// peer for its routes again (ROUTE-REFRESH).
+    RequestRefresh { peer: PeerId, family: Family },
+}
+
+#[derive(Debug)]
+struct Peer {
+    policy: PeerPolicy,
+    session: Option<SessionInfo>,
+    /// Of the last session (stale paths outlive it).
+    router_id: Ipv4Addr,
+    ebgp: bool,
+    /// Paths in the Loc-RIB per family.
+    counts: FxHashMap<Family, usize>,
+    /// Pre-policy Adj-RIB-In (soft reconfiguration inbound).
+    pre_policy: FxHashMap<(Family, Prefix, u32), Arc<Attrs>>,
+    /// Adj-RIB-Out: per family, one bit per slot.
+    advertised: FxHashMap<Family, BitSet>,
+    over_limit: FxHashSet<Family>,
+}
+
+impl Peer {
+    fn up(&self) -> Option<&SessionInfo> {
+        self.session.as_ref()
+    }
+}
+
+/// One path with what the decision process made of it.
+#[derive(Debug, Clone)]
+pub struct PathView {
+    pub path: Path,
+    /// The peer's address; `None` for routes originated here.
+    pub from: Option<IpAddr>,
+    pub best: bool,
+    /// In the ECMP set (the best path is too).
+    pub multipath: bool,
+    /// Why it is not the best path (the step that preferred the best).
+    pub lost: Option<Reason>,
+}
+
+/// A destination and its paths, best first.
+#[derive(Debug, Clone)]
+pub struct RouteView {
+    pub family: Family,
+    pub prefix: Prefix,
+    pub paths: Vec<PathView>,
+}
+
+/// Counts for status output and the benchmark.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RibStats {
+    pub destinations: usize,
+    pub paths: usize,
+    pub attribute_sets: usize,
+}
+
+/// The RIB. See the module documentation.
+#[derive(Debug)]
+pub struct Rib {
+    config: RibConfig,
+    interner: Interner,
+    tables: BTreeMap<Family, Table>,
+    /// Index = [`PeerId`]; 0 ([`LOCAL`]) is never a peer.
+    peers: Vec<Option<Peer>>,
+    out: Vec<Output>,
+}
+
+/// Why a peer's announcement is not accepted (treated as a withdrawal).
+fn loop_check(config: &RibConfig, peer: &Peer, attrs: &Attrs) -> Option<&'static str> {
+    if peer.ebgp {
+        if attrs.as_path().contains(config.local_as) {
+            return Some("AS path contains our AS");
+        }
+    } else {
+        if attrs.originator_id() == Some(config.router_id) {
+            return Some("ORIGINATOR_ID is our router id");
+        }
+        if attrs.cluster_list().contains(&config.cluster_id) {
+            return Some("CLUSTER_LIST contains our cluster id");
+        }
+    }
+    None
+}
+
+/// `Greater` when `a` is the better path.
+fn compare(config: &RibConfig, peers: &[Option<Peer>], a: &Path, b: &Path) -> (Ordering, Reason) {
+    decision::compare(&candidate(peers, a), &candidate(peers, b), config.decision)
+}
+
+fn candidate<'a>(peers: &[Option<Peer>], p: &'a Path) -> Candidate<'a> {
+    let peer = peers.get(p.peer as usize).and_then(Option::as_ref);
+    let a = &p.attrs;
+    Candidate {
+        stale: p.stale,
+        weight: a.weight(),
+        local_pref: a.local_pref(),
+        locally_originated: p.peer == LOCAL,
+        as_path: a.as_path(),
+        origin: a.origin(),
+        med: a.med(),
+        ebgp: peer.is_some_and(|q| q.ebgp),
+        igp_cost: 0,
+        router_id: peer.map_or(Ipv4Addr::UNSPECIFIED, |q| q.router_id),
+        originator_id: a.originator_id(),
+        cluster_list_len: a.cluster_list().len(),
+        peer_address: peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |q| q.policy.address),
+    }
+}
+
+fn family_of(prefix: &Prefix) -> Family {
+    match prefix {
+        Prefix::V4(_) => Family::IPV4_UNICAST,
+        Prefix::V6(_) => Family::IPV6_UNICAST,
+    }
+}
+
+/// Put `asn` in front of the path (RFC 4271 §5.1.2).
+fn prepend(path: &AsPath, asn: u32) -> AsPath {
+    let mut path = path.clone();
+    match path.segments.first_mut() {
+        Some(seg) if seg.kind == SegmentType::Sequence && seg.asns.len() < 255 => seg.asns.insert(0, asn),
+        _ => path.segments.insert(0, AsSegment::sequence(vec![asn])),
+    }
+    path
+}
+
+/// An IPv6 next hop, with the link-local address when the address is one
+/// (unnumbered peering, RFC 2545 §3).
+fn v6_next_hop(global: Ipv6Addr) -> NextHop {
+    let link_local = global.is_unicast_link_local().then_some(global);
+    NextHop::V6 { global, link_local }
+}
+
+/// Our address on the session as a next hop for `family`, if the session
+/// can carry one.
+fn self_next_hop(session: &SessionInfo, family: Family) -> Option<NextHop> {
+    match (family, session.local) {
+        (Family::IPV4_UNICAST, IpAddr::V4(a)) => Some(NextHop::V4(a)),
+        (Family::IPV4_UNICAST, IpAddr::V6(a)) => session
+            .negotiated
+            .extended_next_hop
+            .contains(&(Family::IPV4_UNICAST, Afi::IPV6))
+            .then(|| v6_next_hop(a)),
+        (Family::IPV6_UNICAST, IpAddr::V6(a)) => Some(v6_next_hop(a)),
+        // IPv6 routes over an IPv4 session: the IPv4-mapped address (as FRR).
+        (Family::IPV6_UNICAST, IpAddr::V4(a)) => Some(v6_next_hop(a.to_ipv6_mapped())),
+        _ => None,
+    }
+}
+
+/// Announcements and withdrawals for one peer and family, grouped by
+/// attribute set.
+#[derive(Default)]
+struct Batch {
+    withdraw: Vec<Nlri>,
+    announce: FxHashMap<*const Attrs, usize>,
+    groups: Vec<(Arc<Attrs>, Vec<Nlri>)>,
+}
+
+impl Batch {
+    fn add(&mut self, attrs: &Arc<Attrs>, nlri: Nlri) {
+        let key = Arc::as_ptr(attrs);
+        match self.announce.get(&key).and_then(|i| self.groups.get_mut(*i)) {
+            Some((_, list)) => list.push(nlri),
+            None => {
+                self.announce.insert(key, self.groups.len());
+                self.groups.push((Arc::clone(attrs), vec![nlri]));
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.withdraw.is_empty() && self.groups.is_empty()
+    }
+
+    /// The UPDATEs (withdrawals first).
+    fn into_messages(self, family: Family, session: &SessionInfo, out: &mut Vec<Message>) {
+        if !self.withdraw.is_empty() {
+            let mut u = Update::default();
+            if family == Family::IPV4_UNICAST && session.local.is_ipv4() {
+                u.withdrawn = self.withdraw;
+            } else {
+                u.attributes.push(PathAttribute::new(AttrValue::MpUnreach(MpUnreach {
+                    family,
+                    nlri: MpNlri::Prefixes(self.withdraw),
+                })));
+            }
+            out.push(Message::Update(u));
+        }
+        let two_octet = !session.negotiated.tx.four_octet_as;
+        for (attrs, nlri) in self.groups {
+            let mut list: Vec<PathAttribute> = attrs.list().to_vec();
+            if two_octet && attrs.as_path().has_four_octet_asns() {
+                // RFC 6793: the encoder writes AS_TRANS in AS_PATH.
+                list.push(PathAttribute::new(AttrValue::As4Path(attrs.as_path().clone())));
+            }
+            let mut u = Update::default();
+            match (family, attrs.next_hop()) {
+                (Family::IPV4_UNICAST, Some(NextHop::V4(nh))) => {
+                    list.push(PathAttribute::new(AttrValue::NextHop(*nh)));
+                    u.nlri = nlri;
+                }
+                (_, Some(nh)) => list.push(PathAttribute::new(AttrValue::MpReach(MpReach {
+                    family,
+                    next_hop: nh.clone(),
+                    nlri: MpNlri::Prefixes(nlri),
+                }))),
+                (_, None) => continue,
+            }
+            list.sort_by_key(PathAttribute::code);
+            u.attributes = list;
+            out.push(Message::Update(u));
+        }
+    }
+}
+
+impl Rib {
+    pub fn new(config: RibConfig) -> Rib {
+        Rib {
+            config,
+            interner: Interner::default(),
+            tables: BTreeMap::new(),
+            peers: vec![None],
+            out: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &RibConfig {
+        &self.config
+    }
+
+    /// Change the decision options; every destination is decided again.
+    pub fn set_config(&mut self, config: RibConfig) {
+        self.config = config;
+        let families: Vec<Family> = self.tables.keys().copied().collect();
+        for family in families {
+            let slots: Vec<u32> =
+                self.tables.get(&family).map(|t| t.live().map(|(i, _)| i).collect()).unwrap_or_default();
+            for i in slots {
+                self.resort(family, i);
+            }
+        }
+    }
+
+    fn peer(&self, id: PeerId) -> Option<&Peer> {
+        self.peers.get(id as usize).and_then(Option::as_ref)
+    }
+
+    fn peer_mut(&mut self, id: PeerId) -> Option<&mut Peer> {
+        self.peers.get_mut(id as usize).and_then(Option::as_mut)
+    }
+
+    /// Configure a peer (its session is down).
+    pub fn add_peer(&mut self, policy: PeerPolicy) -> PeerId {
+        let peer = Peer {
+            router_id: Ipv4Addr::UNSPECIFIED,
+            ebgp: true,
+            policy,
+            session: None,
+            counts: FxHashMap::default(),
+            pre_policy: FxHashMap::default(),
+            advertised: FxHashMap::default(),
+            over_limit: FxHashSet::default(),
+        };
+        let id = self.peers.len();
+        self.peers.push(Some(peer));
+        PeerId::try_from(id).unwrap_or(PeerId::MAX)
+    }
+
+    /// Forget a peer and its routes.
+    pub fn remove_peer(&mut self, id: PeerId) {
+        self.drop_paths(id, None, |_| true);
+        if let Some(p) = self.peers.get_mut(id as usize) {
+            *p = None;
+        }
+    }
+
+    /// Change a peer's policies. A changed import policy is applied at once
+    /// (from the pre-policy copy, or by asking the peer for a route
+    /// refresh); changed export rules re-advertise (soft reset out).
+    pub fn set_peer_policy(&mut self, id: PeerId, policy: PeerPolicy) {
+        let Some(p) = self.peer_mut(id) else { return };
+        let old = std::mem::replace(&mut p.policy, policy);
+        let same = |a: &Option<Arc<dyn RoutePolicy>>, b: &Option<Arc<dyn RoutePolicy>>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        let p = &*p;
+        let import_changed = !same(&old.import, &p.policy.import) || old.max_prefix != p.policy.max_prefix;
+        let export_changed = !same(&old.export, &p.policy.export)
+            || old.next_hop_self != p.policy.next_hop_self
+            || old.route_reflector_client != p.policy.route_reflector_client;
+        if old.route_reflector_client != p.policy.route_reflector_client {
+            // What other peers are sent of this peer's routes changes too.
+            self.soft_reset_out_all();
+        } else if export_changed {
+            self.soft_reset_out(id);
+        }
+        if import_changed {
+            self.soft_reset_in(id);
+        }
+    }
+
+    /// The session with `id` is Established: send it the table, then
+    /// End-of-RIB per family.
+    pub fn peer_up(&mut self, id: PeerId, session: SessionInfo) {
+        let Some(p) = self.peer_mut(id) else { return };
+        p.router_id = session.negotiated.peer_id;
+        p.ebgp = !session.negotiated.internal;
+        p.advertised.clear();
+        p.over_limit.clear();
+        let families = session.negotiated.families.clone();
+        p.session = Some(session);
+        let mut messages = Vec::new();
+        for family in &families {
+            self.dump(id, *family, &mut messages);
+        }
+        if let Some(s) = self.peer(id).and_then(Peer::up) {
+            messages.extend(s.negotiated.end_of_rib_markers().into_iter().map(Message::Update));
+            self.out.push(Output::Send { peer: id, generation: s.generation, messages });
+        }
+    }
+
+    /// The session went down. Paths of the families in `stale` are kept,
+    /// marked stale (graceful restart); the others are removed.
+    pub fn peer_down(&mut self, id: PeerId, stale: &[Family]) {
+        let Some(p) = self.peer_mut(id) else { return };
+        p.session = None;
+        p.advertised.clear();
+        let stale: Vec<Family> = stale.to_vec();
+        self.drop_paths(id, None, |f| !stale.contains(&f));
+        for f in stale {
+            self.mark_stale(id, f);
+        }
+    }
+
+    /// Mark the peer's paths of `family` stale (graceful restart, or BoRR).
+    pub fn mark_stale(&mut self, id: PeerId, family: Family) {
+        let Some(table) = self.tables.get_mut(&family) else { return };
+        let slots: Vec<u32> = table
+            .live()
+            .filter(|(_, s)| s.paths.iter().any(|p| p.peer == id && !p.stale))
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &slots {
+            if let Some(s) = table.slot_mut(i) {
+                s.paths.iter_mut().filter(|p| p.peer == id).for_each(|p| p.stale = true);
+            }
+        }
+        for i in slots {
+            self.resort(family, i);
+        }
+    }
+
+    /// Remove the peer's paths of `family` that are still stale.
+    pub fn flush_stale(&mut self, id: PeerId, family: Family) {
+        self.drop_paths_where(id, Some(family), |p| p.stale);
+    }
+
+    /// Remove the peer's paths of `family` (RFC 7606 AFI/SAFI disable).
+    pub fn clear_family(&mut self, id: PeerId, family: Family) {
+        self.drop_paths(id, Some(family), |_| true);
+    }
+
+    fn drop_paths(&mut self, id: PeerId, only: Option<Family>, family_ok: impl Fn(Family) -> bool) {
+        let families: Vec<Family> =
+            self.tables.keys().copied().filter(|f| only.is_none_or(|o| o == *f) && family_ok(*f)).collect();
+        for f in families {
+            self.drop_paths_where(id, Some(f), |_| true);
+            if let Some(p) = self.peer_mut(id) {
+                p.pre_policy.retain(|(fam, _, _), _| *fam != f);
+            }
+        }
+    }
+
+    fn drop_paths_where(&mut self, id: PeerId, family: Option<Family>, pred: impl Fn(&Path) -> bool) {
+        let families: Vec<Family> =
+            self.tables.keys().copied().filter(|f| family.is_none_or(|o| o == *f)).collect();
+        for f in families {
+            let Some(table) = self.tables.get_mut(&f) else { continue };
+            let slots: Vec<u32> = table
+                .live()
+                .filter(|(_, s)| s.paths.iter().any(|p| p.peer == id && pred(p)))
+                .map(|(i, _)| i)
+                .collect();
+            let mut removed = 0;
+            for i in slots {
+                let Some(s) = table.slot_mut(i) else { continue };
+                let before = s.paths.first().map(Path::identity);
+                let n = s.paths.len();
+                s.paths.retain(|p| !(p.peer == id && pred(p)));
+                removed += n - s.paths.len();
+                if s.paths.first().map(Path::identity) != before {
+                    table.mark_dirty(i);
+                }
+            }
+            if let Some(p) = self.peer_mut(id)
+                && let Some(c) = p.counts.get_mut(&f)
+            {
+                *c = c.saturating_sub(removed);
+            }
+        }
+    }
+
+    /// Apply an UPDATE from a peer (after RFC 7606 handling).
+    pub fn update(&mut self, id: PeerId, update: &Update) {
+        let Some(p) = self.peer(id) else { return };
+        let Some(s) = p.up() else { return };
+        let ctx = s.negotiated.rx.clone();
+        let ebgp = p.ebgp;
+        for n in &update.withdrawn {
+            self.withdraw_path(id, Family::IPV4_UNICAST, n.prefix, n.path_id.unwrap_or(0));
+        }
+        for a in &update.attributes {
+            if let AttrValue::MpUnreach(u) = &a.value
+                && let MpNlri::Prefixes(list) = &u.nlri
+            {
+                for n in list {
+                    self.withdraw_path(id, u.family, n.prefix, n.path_id.unwrap_or(0));
+                }
+            }
+        }
+        let reach = update.mp_reach().filter(|r| matches!(r.nlri, MpNlri::Prefixes(_)));
+        if update.nlri.is_empty() && reach.is_none() {
+            return;
+        }
+        // The attributes shared by every NLRI of the message.
+        let mut list: Vec<PathAttribute> = Vec::with_capacity(update.attributes.len());
+        for a in &update.attributes {
+            match &a.value {
+                AttrValue::AsPath(_) => {
+                    let path = update.effective_as_path(&ctx).unwrap_or_default();
+                    list.push(PathAttribute { flags: a.flags, value: AttrValue::AsPath(path) });
+                }
+                AttrValue::Aggregator(ag) => {
+                    let ag = update.effective_aggregator(&ctx).unwrap_or(*ag);
+                    list.push(PathAttribute { flags: a.flags, value: AttrValue::Aggregator(ag) });
+                }
+                // RFC 7606 §7.5, RFC 4456 §8: not from external peers.
+                AttrValue::LocalPref(_) | AttrValue::OriginatorId(_) | AttrValue::ClusterList(_) if ebgp => {}
+                _ => list.push(a.clone()),
+            }
+        }
+        if !update.nlri.is_empty() {
+            let nh = update.next_hop().map(NextHop::V4);
+            let attrs = Attrs::new(list.clone(), nh, 0);
+            self.announce(id, Family::IPV4_UNICAST, attrs, &update.nlri);
+        }
+        if let Some(r) = reach
+            && let MpNlri::Prefixes(nlri) = &r.nlri
+        {
+            let attrs = Attrs::new(list, Some(r.next_hop.clone()), 0);
+            self.announce(id, r.family, attrs, nlri);
+        }
+    }
+
+    fn announce(&mut self, id: PeerId, family: Family, attrs: Attrs, nlri: &[Nlri]) {
+        let Some(p) = self.peer(id) else { return };
+        if let Some(why) = loop_check(&self.config, p, &attrs) {
+            tracing::debug!(peer = %p.policy.address, %family, "announcement treated as withdrawal: {why}");
+            for n in nlri {
+                self.withdraw_path(id, family, n.prefix, n.path_id.unwrap_or(0));
+            }
+            return;
+        }
+        let keep_pre = p.policy.soft_reconfiguration_inbound;
+        let attrs = self.interner.intern(attrs);
+        if keep_pre && let Some(p) = self.peer_mut(id) {
+            for n in nlri {
+                p.pre_policy.insert((family, n.prefix, n.path_id.unwrap_or(0)), Arc::clone(&attrs));
+            }
+        }
+        self.import(id, family, &attrs, nlri.iter().map(|n| (n.prefix, n.path_id.unwrap_or(0))));
+        self.check_limit(id, family);
+    }
+
+    /// Run the import policy over pre-policy routes and put the accepted
+    /// ones in the Loc-RIB (the rejected ones out of it).
+    fn import(
+        &mut self,
+        id: PeerId,
+        family: Family,
+        attrs: &Arc<Attrs>,
+        nlri: impl Iterator<Item = (Prefix, u32)>,
+    ) {
+        let Some(p) = self.peer(id) else { return };
+        let from = Some(p.policy.address);
+        let policy = p.policy.import.clone();
+        let deny_all = policy.is_none() && p.ebgp && self.config.ebgp_requires_policy;
+        if deny_all {
+            tracing::debug!(peer = %p.policy.address, "no import policy for an eBGP peer: routes rejected (RFC 8212)");
+        }
+        let mut once: Option<Option<Arc<Attrs>>> = None;
+        for (prefix, path_id) in nlri {
+            if family_of(&prefix) != family {
+                continue;
+            }
+            let accepted = match &policy {
+                _ if deny_all => None,
+                None => Some(Arc::clone(attrs)),
+                Some(pol) if !pol.depends_on_prefix() => match &once {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r = self.run_import(pol.as_ref(), family, &prefix, from, attrs);
+                        once = Some(r.clone());
+                        r
+                    }
+                },
+                Some(pol) => self.run_import(pol.as_ref(), family, &prefix, from, attrs),
+            };
+            match accepted {
+                Some(a) => self.insert_path(id, family, prefix, path_id, a),
+                None => self.remove_path(id, family, prefix, path_id),
+            }
+        }
+    }
+
+    fn run_import(
+        &mut self,
+        policy: &dyn RoutePolicy,
+        family: Family,
+        prefix: &Prefix,
+        from: Option<IpAddr>,
+        attrs: &Arc<Attrs>,
+    ) -> Option<Arc<Attrs>> {
+        match policy.apply(&PolicyRoute { family, prefix, from, attrs }) {
+            PolicyVerdict::Reject => None,
+            PolicyVerdict::Accept { changed: None, .. } => Some(Arc::clone(attrs)),
+            PolicyVerdict::Accept { changed: Some(b), .. } => Some(self.interner.intern(b.build())),
+        }
+    }
+
+    fn insert_path(&mut self, id: PeerId, family: Family, prefix: Prefix, path_id: u32, attrs: Arc<Attrs>) {
+        let table = self.tables.entry(family).or_default();
+        let i = table.slot_for(prefix);
+        let Some(slot) = table.slot_mut(i) else { return };
+        let before = slot.paths.first().map(Path::identity);
+        let existed = match slot.paths.iter().position(|p| p.peer == id && p.path_id == path_id) {
+            Some(at) => {
+                slot.paths.remove(at);
+                true
+            }
+            None => false,
+        };
+        let path = Path { attrs, peer: id, path_id, stale: false };
+        let at = slot
+            .paths
+            .iter()
+            .position(|q| compare(&self.config, &self.peers, &path, q).0 == Ordering::Greater)
+            .unwrap_or(slot.paths.len());
+        slot.paths.insert(at, path);
+        if slot.paths.first().map(Path::identity) != before {
+            table.mark_dirty(i);
+        }
+        if !existed && let Some(p) = self.peer_mut(id) {
+            *p.counts.entry(family).or_default() += 1;
+        }
+    }
+
+    /// The peer withdrew a path (or announced one treated as withdrawn).
+    fn withdraw_path(&mut self, id: PeerId, family: Family, prefix: Prefix, path_id: u32) {
+        if let Some(p) = self.peer_mut(id)
+            && p.policy.soft_reconfiguration_inbound
+        {
+            p.pre_policy.remove(&(family, prefix, path_id));
+        }
+        self.remove_path(id, family, prefix, path_id);
+    }
+
+    /// Take a path out of the Loc-RIB.
+    fn remove_path(&mut self, id: PeerId, family: Family, prefix: Prefix, path_id: u32) {
+        let Some(table) = self.tables.get_mut(&family) else { return };
+        let Some(i) = table.find(&prefix) else { return };
+        let Some(slot) = table.slot_mut(i) else { return };
+        let Some(at) = slot.paths.iter().position(|p| p.peer == id && p.path_id == path_id) else { return };
+        slot.paths.remove(at);
+        if at == 0 {
+            table.mark_dirty(i);
+        }
+        if let Some(p) = self.peer_mut(id)
+            && let Some(c) = p.counts.get_mut(&family)
+        {
+            *c = c.saturating_sub(1);
+        }
+    }
+
+    /// Sort a destination's paths again (after stale marks or a config change).
+    fn resort(&mut self, family: Family, i: u32) {
+        let Some(table) = self.tables.get_mut(&family) else { return };
+        let Some(slot) = table.slot_mut(i) else { return };
+        let before = slot.paths.first().map(Path::identity);
+        let mut paths = std::mem::take(&mut slot.paths);
+        // Insertion sort: keeps arrival order among equals, like insert_path.
+        let mut sorted: Vec<Path> = Vec::with_capacity(paths.len());
+        for p in paths.drain(..) {
+            let at = sorted
+                .iter()
+                .position(|q| compare(&self.config, &self.peers, &p, q).0 == Ordering::Greater)
+                .unwrap_or(sorted.len());
+            sorted.insert(at, p);
+        }
+        slot.paths = sorted;
+        if slot.paths.first().map(Path::identity) != before {
+            table.mark_dirty(i);
+        }
+    }
+
+    fn check_limit(&mut self, id: PeerId, family: Family) {
+        let Some(p) = self.peer_mut(id) else { return };
+        let Some(mp) = &p.policy.max_prefix else { return };
+        let Some(limit) = mp.limits.iter().find(|(f, _)| *f == family).map(|(_, l)| *l) else { return };
+        let count = p.counts.get(&family).copied().unwrap_or(0);
+        if count > limit as usize && p.over_limit.insert(family) {
+            let warning_only = mp.warning_only;
+            self.out.push(Output::MaxPrefix { peer: id, family, limit, count, warning_only });
+        }
+    }
+
+    /// Originate a route from this router. `attrs` carries ORIGIN, MED,
+    /// communities...; AS_PATH starts empty; a `None` next hop means this
+    /// router (the session's address).
+    pub fn originate(&mut self, family: Family, prefix: Prefix, attrs: AttrsBuilder) {
+        if family_of(&prefix) != family {
+            return;
+        }
+        let attrs = self.interner.intern(attrs.build());
+        self.insert_path(LOCAL, family, prefix, 0, attrs);
+    }
+
+    /// Withdraw a route originated with [`Rib::originate`].
+    pub fn withdraw_local(&mut self, family: Family, prefix: Prefix) {
+        self.withdraw_path(LOCAL, family, prefix, 0);
+    }
+
+    /// Import policy changed: run it again over the peer's routes.
+    pub fn soft_reset_in(&mut self, id: PeerId) {
+        let Some(p) = self.peer_mut(id) else { return };
+        p.over_limit.clear();
+        let Some(s) = p.up() else { return };
+        if !p.policy.soft_reconfiguration_inbound {
+            let families = s.negotiated.families.clone();
+            for family in families {
+                self.out.push(Output::RequestRefresh { peer: id, family });
+            }
+            return;
+        }
+        let routes: Vec<((Family, Prefix, u32), Arc<Attrs>)> =
+            p.pre_policy.iter().map(|(k, v)| (*k, Arc::clone(v))).collect();
+        for ((family, prefix, path_id), attrs) in routes {
+            self.import(id, family, &attrs, std::iter::once((prefix, path_id)));
+        }
+        let families: Vec<Family> = self.tables.keys().copied().collect();
+        for f in families {
+            self.check_limit(id, f);
+        }
+    }
+
+    /// Export rules changed: send the peer what it should have now,
+    /// withdrawing what it should not.
+    pub fn soft_reset_out(&mut self, id: PeerId) {
+        let Some(s) = self.peer(id).and_then(Peer::up) else { return };
+        let (generation, families) = (s.generation, s.negotiated.families.clone());
+        let mut messages = Vec::new();
+        for family in families {
+            self.dump(id, family, &mut messages);
+        }
+        if !messages.is_empty() {
+            self.out.push(Output::Send { peer: id, generation, messages });
+        }
+    }
+
+    fn soft_reset_out_all(&mut self) {
+        let ids: Vec<PeerId> = (0..self.peers.len()).filter_map(|i| PeerId::try_from(i).ok()).collect();
+        for id in ids {
+            self.soft_reset_out(id);
+        }
+    }
+
+    /// The peer asked for our routes of `family` again (RFC 2918), framed
+    /// by BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313).
+    pub fn refresh_out(&mut self, id: PeerId, family: Family) {
+        let Some(s) = self.peer(id).and_then(Peer::up) else { return };
+        if !s.negotiated.families.contains(&family) {
+            return;
+        }
+        let (generation, enhanced) = (s.generation, s.negotiated.enhanced_route_refresh);
+        let mut messages = Vec::new();
+        if enhanced {
+            messages.push(Message::RouteRefresh(RouteRefresh::begin(family)));
+        }
+        self.dump(id, family, &mut messages);
+        if enhanced {
+            messages.push(Message::RouteRefresh(RouteRefresh::end(family)));
+        }
+        self.out.push(Output::Send { peer: id, generation, messages });
+    }
+
+    /// Every destination of `family`, as the peer should have it.
+    fn dump(&mut self, id: PeerId, family: Family, messages: &mut Vec<Message>) {
+        let Some(table) = self.tables.get(&family) else { return };
+        let slots: Vec<u32> = (0..table.capacity()).filter_map(|i| u32::try_from(i).ok()).collect();
+        self.export_slots(id, family, &slots, messages);
+    }
+
+    /// Decide what `id` gets for these slots, update its Adj-RIB-Out and
+    /// append the UPDATEs.
+    fn export_slots(&mut self, id: PeerId, family: Family, slots: &[u32], messages: &mut Vec<Message>) {
+        let Rib { config, interner, tables, peers, .. } = self;
+        let Some(table) = tables.get(&family) else { return };
+        let Some(Some(q)) = peers.get(id as usize) else { return };
+        let Some(session) = q.session.clone() else { return };
+        if !session.negotiated.families.contains(&family) {
+            return;
+        }
+        let add_path = session.negotiated.add_path_send.contains(&family);
+        let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
+        let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
+        let mut batch = Batch::default();
+        let mut advertised = match peers.get_mut(id as usize).and_then(Option::as_mut) {
+            Some(q) => std::mem::take(q.advertised.entry(family).or_default()),
+            None => return,
+        };
+        for &i in slots {
+            let Some(slot) = table.slot(i) else { continue };
+            let best = slot.paths.first();
+            let out = best.and_then(|b| {
+                let key = (b.peer, Arc::as_ptr(&b.attrs));
+                if memo_ok && let Some(r) = memo.get(&key) {
+                    return r.clone();
+                }
+                let r = export_attrs(config, interner, peers, id, &session, family, &slot.prefix, b);
+                if memo_ok {
+                    memo.insert(key, r.clone());
+                }
+                r
+            });
+            let nlri = Nlri { path_id: add_path.then_some(1), prefix: slot.prefix };
+            match out {
+                Some(a) => {
+                    batch.add(&a, nlri);
+                    advertised.set(i, true);
+                }
+                None if advertised.get(i) => {
+                    batch.withdraw.push(nlri);
+                    advertised.set(i, false);
+                }
+                None => {}
+            }
+        }
+        if let Some(q) = peers.get_mut(id as usize).and_then(Option::as_mut) {
+            q.advertised.insert(family, advertised);
+        }
+        if !batch.is_empty() {
+            batch.into_messages(family, &session, messages);
+        }
+    }
+
+    /// Send every peer what changed since the last flush; returns what to do.
+    pub fn flush(&mut self) -> Vec<Output> {
+        let families: Vec<Family> = self.tables.keys().copied().collect();
+        let ids: Vec<PeerId> = (1..self.peers.len())
+            .filter(|&i| self.peers.get(i).is_some_and(|p| p.as_ref().is_some_and(|p| p.session.is_some())))
+            .filter_map(|i| PeerId::try_from(i).ok())
+            .collect();
+        let mut per_peer: BTreeMap<PeerId, Vec<Message>> = BTreeMap::new();
+        for family in families {
+            let dirty = match self.tables.get_mut(&family) {
+                Some(t) => std::mem::take(&mut t.dirty),
+                None => continue,
+            };
+            if dirty.is_empty() {
+                continue;
+            }
+            for &id in &ids {
+                let messages = per_peer.entry(id).or_default();
+                self.export_slots(id, family, &dirty, messages);
+            }
+            if let Some(t) = self.tables.get_mut(&family) {
+                for i in dirty {
+                    if let Some(s) = t.slot_mut(i) {
+                        s.dirty = false;
+                    }
+                    t.release(i);
+                }
+            }
+        }
+        for (id, messages) in per_peer {
+            if messages.is_empty() {
+                continue;
+            }
+            if let Some(s) = self.peer(id).and_then(Peer::up) {
+                self.out.push(Output::Send { peer: id, generation: s.generation, messages });
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// The ECMP set of a destination: the best path and those equal to it
+    /// through the IGP cost step, at most `maximum_paths`.
+    fn multipath_len(&self, family: Family, paths: &[Path]) -> usize {
+        let Some(best) = paths.first() else { return 0 };
+        let max = self.config.maximum_paths(family);
+        let b = candidate(&self.peers, best);
+        1 + paths
+            .iter()
+            .skip(1)
+            .take(max.saturating_sub(1))
+            .take_while(|p| {
+                decision::multipath_equal(
+                    &b,
+                    &candidate(&self.peers, p),
+                    self.config.decision,
+                    self.config.multipath_relax,
+                )
+            })
+            .count()
+    }
+
+    fn view(&self, family: Family, prefix: Prefix, paths: &[Path]) -> RouteView {
+        let ecmp = self.multipath_len(family, paths);
+        let best = paths.first();
+        let paths = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PathView {
+                path: p.clone(),
+                from: self.peer(p.peer).map(|q| q.policy.address),
+                best: i == 0,
+                multipath: i < ecmp,
+                lost: match best {
+                    Some(b) if i > 0 => Some(compare(&self.config, &self.peers, b, p).1),
+                    _ => None,
+                },
+            })
+            .collect();
+        RouteView { family, prefix, paths }
+    }
+
+    /// One destination.
+    pub fn lookup(&self, family: Family, prefix: &Prefix) -> Option<RouteView> {
+        let t = self.tables.get(&family)?;
+        let s = t.slot(t.find(prefix)?)?;
+        (!s.paths.is_empty()).then(|| self.view(family, s.prefix, &s.paths))
+    }
+
+    /// The destinations of `family` whose prefix passes `filter`, sorted.
+    pub fn routes(&self, family: Family, filter: impl Fn(&Prefix) -> bool) -> Vec<RouteView> {
+        let Some(t) = self.tables.get(&family) else { return Vec::new() };
+        let mut v: Vec<RouteView> = t
+            .live()
+            .filter(|(_, s)| filter(&s.prefix))
+            .map(|(_, s)| self.view(family, s.prefix, &s.paths))
+            .collect();
+        v.sort_by_key(|r| r.prefix);
+        v
+    }
+
+    /// The peer's routes in the Loc-RIB (its post-policy Adj-RIB-In).
+    pub fn received(&self, id: PeerId, family: Family) -> Vec<(Prefix, Path)> {
+        let Some(t) = self.tables.get(&family) else { return Vec::new() };
+        let mut v: Vec<(Prefix, Path)> = t
+            .live()
+            .flat_map(|(_, s)| s.paths.iter().filter(|p| p.peer == id).map(|p| (s.prefix, p.clone())))
+            .collect();
+        v.sort_by_key(|(p, path)| (*p, path.path_id));
+        v
+    }
+
+    /// The peer's pre-policy routes (with soft reconfiguration inbound).
+    pub fn received_pre_policy(&self, id: PeerId, family: Family) -> Vec<(Prefix, u32, Arc<Attrs>)> {
+        let Some(p) = self.peer(id) else { return Vec::new() };
+        let mut v: Vec<(Prefix, u32, Arc<Attrs>)> = p
+            .pre_policy
+            .iter()
+            .filter(|((f, _, _), _)| *f == family)
+            .map(|((_, prefix, id), a)| (*prefix, *id, Arc::clone(a)))
+            .collect();
+        v.sort_by_key(|(p, id, _)| (*p, *id));
+        v
+    }
+
+    /// What the peer was sent for `family` (its Adj-RIB-Out), with the
+    /// attributes as they were computed for it.
+    pub fn advertised(&mut self, id: PeerId, family: Family) -> Vec<(Prefix, Arc<Attrs>)> {
+        let Rib { config, interner, tables, peers, .. } = self;
+        let Some(t) = tables.get(&family) else { return Vec::new() };
+        let Some(Some(q)) = peers.get(id as usize) else { return Vec::new() };
+        let (Some(session), Some(bits)) = (q.session.clone(), q.advertised.get(&family)) else {
+            return Vec::new();
+        };
+        let bits = bits.clone();
+        let mut v: Vec<(Prefix, Arc<Attrs>)> = t
+            .live()
+            .filter(|(i, _)| bits.get(*i))
+            .filter_map(|(_, s)| {
+                let b = s.paths.first()?;
+                export_attrs(config, interner, peers, id, &session, family, &s.prefix, b)
+                    .map(|a| (s.prefix, a))
+            })
+            .collect();
+        v.sort_by_key(|(p, _)| *p);
+        v
+    }
+
+    /// Number of destinations the peer holds from us, per family.
+    pub fn advertised_counts(&self, id: PeerId) -> Vec<(Family, usize)> {
+        self.peer(id).map(|p| p.advertised.iter().map(|(f, b)| (*f, b.count())).collect()).unwrap_or_default()
+    }
+
+    /// Accepted paths per family of a peer.
+    pub fn counts(&self, id: PeerId) -> Vec<(Family, usize)> {
+        let mut v: Vec<(Family, usize)> = self
+            .peer(id)
+            .map(|p| p.counts.iter().map(|(f, c)| (*f, *c)).filter(|(_, c)| *c > 0).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    pub fn stats(&self) -> RibStats {
+        RibStats {
+            destinations: self.tables.values().map(Table::len).sum(),
+            paths: self.tables.values().flat_map(|t| t.live().map(|(_, s)| s.paths.len())).sum(),
+            attribute_sets: self.interner.len(),
+        }
+    }
+}
+
+/// The attributes peer `to` gets for best path `best`, or `None` when it
+/// gets nothing (RFC 4271 §9.1.3, RFC 4456 §6/§8, RFC 1997, RFC 8212, the
+/// export policy).
+#[allow(clippy::too_many_arguments)]
+fn export_attrs(
+    config: &RibConfig,
+    interner: &mut Interner,
+    peers: &[Option<Peer>],
+    to: PeerId,
+    session: &SessionInfo,
+    family: Family,
+    prefix: &Prefix,
+    best: &Path,
+) -> Option<Arc<Attrs>> {
+    if best.peer == to {
+        return None;
+    }
+    let q = peers.get(to as usize)?.as_ref()?;
+    let src = if best.peer == LOCAL { None } else { Some(peers.get(best.peer as usize)?.as_ref()?) };
+    let a = &best.attrs;
+    let to_ebgp = !session.negotiated.internal;
+    if a.has_community(Community::NO_ADVERTISE) {
+        return None;
+    }
+    if to_ebgp && (a.has_community(Community::NO_EXPORT) || a.has_community(Community::NO_EXPORT_SUBCONFED)) {
+        return None;
+    }
+    let from_ibgp = src.is_some_and(|s| !s.ebgp);
+    let reflect = from_ibgp && !to_ebgp;
+    if reflect && !(src.is_some_and(|s| s.policy.route_reflector_client) || q.policy.route_reflector_client) {
+        return None;
+    }
+    if to_ebgp && src.is_some() && q.policy.export.is_none() && config.ebgp_requires_policy {
+        return None;
+    }
+    let mut b = a.to_builder();
+    b.weight = 0;
+    let mut nh_self = src.is_none() && b.next_hop.is_none();
+    if to_ebgp {
+        b.remove(code::LOCAL_PREF);
+        b.remove(code::ORIGINATOR_ID);
+        b.remove(code::CLUSTER_LIST);
+        // RFC 4271 §5.1.4: MED does not leave the neighbouring AS.
+        if src.is_some() {
+            b.remove(code::MULTI_EXIT_DISC);
+        }
+        nh_self = true;
+    } else {
+        if a.local_pref().is_none() {
+            b.set(AttrValue::LocalPref(100));
+        }
+        if reflect && let Some(s) = src {
+            if a.originator_id().is_none() {
+                b.set(AttrValue::OriginatorId(s.router_id));
+            }
+            let mut list = vec![config.cluster_id];
+            list.extend_from_slice(a.cluster_list());
+            b.set(AttrValue::ClusterList(list));
+        }
+        nh_self |= q.policy.next_hop_self && !reflect;
+    }
+    if let Some(policy) = &q.policy.export {
+        let draft = b.build();
+        let route = PolicyRoute { family, prefix, from: src.map(|s| s.policy.address), attrs: &draft };
+        match policy.apply(&route) {
+            PolicyVerdict::Reject => return None,
+            PolicyVerdict::Accept { changed, next_hop_self } => {
+                let policy_nh = changed.as_ref().and_then(|c| c.next_hop.clone());
+                b = changed.unwrap_or_else(|| draft.to_builder());
+                if next_hop_self {
+                    nh_self = true;
+                } else if policy_nh.is_some() && policy_nh.as_ref() != draft.next_hop() {
+                    nh_self = false;
+                }
+            }
+        }
+    }
+    if to_ebgp {
+        let path = prepend(a_path(&b), config.local_as);
+        b.set(AttrValue::AsPath(path));
+    }
+    if b.list.iter().all(|x| x.code() != code::ORIGIN) {
+        b.set(AttrValue::Origin(crate::attr::Origin::Igp));
+    }
+    if b.list.iter().all(|x| x.code() != code::AS_PATH) {
+        b.set(AttrValue::AsPath(AsPath::default()));
+    }
+    if nh_self {
+        b.next_hop = Some(self_next_hop(session, family)?);
+    }
+    // An IPv4 route with an IPv6 next hop needs RFC 8950 on this session.
+    if family == Family::IPV4_UNICAST
+        && matches!(b.next_hop, Some(NextHop::V6 { .. }))
+        && !session.negotiated.extended_next_hop.contains(&(Family::IPV4_UNICAST, Afi::IPV6))
+    {
+        return None;
+    }
+    b.next_hop.as_ref()?;
+    Some(interner.intern(b.build()))
+}
+
+fn a_path(b: &AttrsBuilder) -> &AsPath {
+    static EMPTY: std::sync::LazyLock<AsPath> = std::sync::LazyLock::new(AsPath::default);
+    b.list
+        .iter()
+        .find_map(|a| match &a.value {
+            AttrValue::AsPath(p) => Some(p),
+            _ => None,
+        })
+        .unwrap_or(&EMPTY)
+}
+
+#[cfg(test)]
+mod tests;

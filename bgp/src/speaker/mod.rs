@@ -1,9 +1,9 @@
-//! The tokio speaker: sockets and tasks around the sans-IO FSM.
+//! The tokio speaker: sockets and tasks around the sans-IO FSM and RIB.
 //!
 //! This module owns the tasks, sockets and the clock of a BGP speaker; the
-//! codec and the FSM stay free of tokio. One speaker task owns the peer
-//! table and the originated routes; one task per peer owns that peer's
-//! FSM(s), Adj-RIB-In and timers; each connection has a reader and a
+//! codec, the FSM and the RIB stay free of tokio. One speaker task owns the
+//! peer table and the [`Rib`]; one task per peer owns that peer's FSM(s)
+//! and timers (and decodes its UPDATEs); each connection has a reader and a
 //! writer task. They talk through typed channels; no lock is held across
 //! an await. docs/adr/0005-speaker.md explains the choices.
 //!
@@ -18,11 +18,10 @@
 //! ```
 
 mod peer;
-mod rib;
 mod route;
 pub mod socket;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -34,16 +33,38 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use peer::{CLOSE_GRACE, MAX_QUEUED_BYTES, STALL_AFTER};
-pub use rib::ReceivedRoute;
 pub use route::Route;
 pub use socket::{BGP_PORT, TransportOptions};
 
+use crate::attr::{NextHop, PathAttribute};
 use crate::family::Family;
 use crate::fsm::{ConfigError, DownReason, PeerConfig, RemoteAs, State};
 use crate::negotiate::Negotiated;
 use crate::nlri::{Nlri, Prefix};
+use crate::notification::Notification;
+use crate::rib::{Attrs, Output, PeerId, PeerPolicy, Rib, RibConfig, RibStats, RouteView, SessionInfo};
 use crate::update::UpdateDecode;
-use peer::{PeerCmd, StopKind};
+use peer::{PeerCmd, PeerEvent, StopKind};
+
+/// One route as a peer sent it (after its import policy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedRoute {
+    pub nlri: Nlri,
+    /// NEXT_HOP, or the next hop of MP_REACH_NLRI.
+    pub next_hop: Option<NextHop>,
+    /// The path attributes other than NEXT_HOP and MP_REACH/MP_UNREACH.
+    pub attributes: Arc<Attrs>,
+    /// Kept from a session that ended (graceful restart) or from before a
+    /// BoRR, and not announced again yet.
+    pub stale: bool,
+}
+
+impl ReceivedRoute {
+    /// The attributes, sorted by type code.
+    pub fn attribute_list(&self) -> &[PathAttribute] {
+        self.attributes.list()
+    }
+}
 
 /// Who the speaker is and where it listens.
 #[derive(Debug, Clone)]
@@ -53,6 +74,10 @@ pub struct SpeakerConfig {
     /// Addresses to accept sessions on (port 0 picks a free port; see
     /// [`Speaker::listen_addrs`]). Empty: active peers only.
     pub listen: Vec<SocketAddr>,
+    /// Decision process and RIB options (its AS and router id are the
+    /// speaker's). The library's default accepts eBGP routes without a
+    /// policy; mdcd turns RFC 8212 on.
+    pub rib: RibConfig,
 }
 
 impl SpeakerConfig {
@@ -62,6 +87,7 @@ impl SpeakerConfig {
             router_id,
             local_as,
             listen: vec![SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), BGP_PORT)],
+            rib: RibConfig { ebgp_requires_policy: false, ..RibConfig::new(local_as, router_id) },
         }
     }
 }
@@ -74,6 +100,11 @@ pub struct PeerSettings {
     /// `transport.interface` (unnumbered peering).
     pub remote: SocketAddr,
     pub transport: TransportOptions,
+    /// Policies and RIB options (its address is set from `remote`).
+    pub policy: PeerPolicy,
+    /// After a max-prefix reset: start again after this long (else stay
+    /// down until [`Speaker::start_peer`]).
+    pub max_prefix_restart: Option<Duration>,
 }
 
 /// A peer's state, as [`Speaker::peers`] reports it.
@@ -89,8 +120,11 @@ pub struct PeerStatus {
     pub local_address: Option<SocketAddr>,
     pub messages_in: u64,
     pub messages_out: u64,
-    /// Routes in the Adj-RIB-In, per family.
+    /// Routes accepted from the peer (post-policy Adj-RIB-In), per
+    /// negotiated family.
     pub prefixes_received: Vec<(Family, usize)>,
+    /// Routes the peer holds from us (Adj-RIB-Out), per negotiated family.
+    pub prefixes_advertised: Vec<(Family, usize)>,
     /// What the established session negotiated.
     pub negotiated: Option<Arc<Negotiated>>,
 }
@@ -106,6 +140,7 @@ impl PeerStatus {
             messages_in: 0,
             messages_out: 0,
             prefixes_received: Vec::new(),
+            prefixes_advertised: Vec::new(),
             negotiated: None,
         }
     }
@@ -158,6 +193,14 @@ enum Command {
     Originate(Arc<Route>),
     Withdraw(Family, Nlri),
     Peers(oneshot::Sender<Vec<PeerStatus>>),
+    Received(IpAddr, Family, Reply<Vec<ReceivedRoute>>),
+    ReceivedPrePolicy(IpAddr, Family, Reply<Vec<ReceivedRoute>>),
+    Advertised(IpAddr, Family, Reply<Vec<(Prefix, Arc<Attrs>)>>),
+    Routes(Family, oneshot::Sender<Vec<RouteView>>),
+    SetPeerPolicy(IpAddr, Box<PeerPolicy>, Reply),
+    SoftReset { peer: IpAddr, inbound: bool, outbound: bool, reply: Reply },
+    SetRibConfig(Box<RibConfig>),
+    Stats(oneshot::Sender<RibStats>),
     Shutdown(Option<String>, oneshot::Sender<()>),
 }
 
@@ -214,15 +257,20 @@ impl Speaker {
                 })
             })
             .collect();
+        let mut rib_config = config.rib.clone();
+        rib_config.local_as = config.local_as;
+        rib_config.router_id = config.router_id;
+        let (to_rib, from_peers) = mpsc::unbounded_channel();
         let task = SpeakerTask {
             base: Instant::now(),
             peers: HashMap::new(),
-            routes: BTreeMap::new(),
+            rib: Rib::new(rib_config),
             listeners,
             accept_tasks,
             events: events.clone(),
+            to_rib,
         };
-        tokio::spawn(task.run(rx, accept_rx));
+        tokio::spawn(task.run(rx, accept_rx, from_peers));
         Ok(Speaker { tx, events, listen: Arc::new(addrs), config: Arc::new(config) })
     }
 
@@ -238,6 +286,8 @@ impl Speaker {
             config: PeerConfig::new(self.config.local_as, remote_as, self.config.router_id),
             remote: SocketAddr::new(remote, BGP_PORT),
             transport: TransportOptions::default(),
+            policy: PeerPolicy::new(remote),
+            max_prefix_restart: None,
         }
     }
 
@@ -330,13 +380,67 @@ impl Speaker {
         rx.await.map_err(|_| SpeakerError::Stopped)
     }
 
-    /// The routes the peer announced for `family` (its Adj-RIB-In).
+    /// The routes of `family` the peer announced and its import policy
+    /// accepted (its post-policy Adj-RIB-In).
     pub async fn received_routes(
         &self,
         peer: IpAddr,
         family: Family,
     ) -> Result<Vec<ReceivedRoute>, SpeakerError> {
-        self.to_peer(peer, |r| PeerCmd::ReceivedRoutes(family, r)).await
+        self.call(|r| Command::Received(peer_key(peer), family, r)).await
+    }
+
+    /// The routes of `family` as the peer sent them, before the import
+    /// policy (kept only with soft reconfiguration inbound).
+    pub async fn received_routes_pre_policy(
+        &self,
+        peer: IpAddr,
+        family: Family,
+    ) -> Result<Vec<ReceivedRoute>, SpeakerError> {
+        self.call(|r| Command::ReceivedPrePolicy(peer_key(peer), family, r)).await
+    }
+
+    /// What the peer holds from us for `family` (its Adj-RIB-Out).
+    pub async fn advertised_routes(
+        &self,
+        peer: IpAddr,
+        family: Family,
+    ) -> Result<Vec<(Prefix, Arc<Attrs>)>, SpeakerError> {
+        self.call(|r| Command::Advertised(peer_key(peer), family, r)).await
+    }
+
+    /// The Loc-RIB of `family`: every destination with all its paths,
+    /// best first, with the decision process's verdicts.
+    pub async fn routes(&self, family: Family) -> Result<Vec<RouteView>, SpeakerError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Routes(family, tx))?;
+        rx.await.map_err(|_| SpeakerError::Stopped)
+    }
+
+    /// Change a peer's policies; applied with a soft reset (the session
+    /// stays up).
+    pub async fn set_peer_policy(&self, peer: IpAddr, policy: PeerPolicy) -> Result<(), SpeakerError> {
+        self.call(|r| Command::SetPeerPolicy(peer_key(peer), Box::new(policy), r)).await
+    }
+
+    /// Soft reset: run the import policy again (from the pre-policy copy,
+    /// or by asking the peer for a route refresh) and/or send the peer
+    /// what its export rules give now.
+    pub async fn soft_reset(&self, peer: IpAddr, inbound: bool, outbound: bool) -> Result<(), SpeakerError> {
+        self.call(|reply| Command::SoftReset { peer: peer_key(peer), inbound, outbound, reply }).await
+    }
+
+    /// Change the decision options (every destination is decided again).
+    /// The AS and router id stay the speaker's.
+    pub fn set_rib_config(&self, config: RibConfig) -> Result<(), SpeakerError> {
+        self.send(Command::SetRibConfig(Box::new(config)))
+    }
+
+    /// RIB size.
+    pub async fn rib_stats(&self) -> Result<RibStats, SpeakerError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Stats(tx))?;
+        rx.await.map_err(|_| SpeakerError::Stopped)
     }
 
     /// Ask the peer to send its routes of `family` again (RFC 2918).
@@ -355,20 +459,27 @@ impl Speaker {
 }
 
 struct PeerEntry {
+    id: PeerId,
     tx: mpsc::UnboundedSender<PeerCmd>,
     status: watch::Receiver<PeerStatus>,
     task: JoinHandle<()>,
     transport: TransportOptions,
+    max_prefix_restart: Option<Duration>,
 }
 
-/// The task that owns the peer table and the originated routes.
+/// Most peer events handled before the RIB sends out what changed: large
+/// enough to pack UPDATEs, small enough to keep latency low.
+const EVENT_BATCH: usize = 512;
+
+/// The task that owns the peer table and the RIB.
 struct SpeakerTask {
     base: Instant,
     peers: HashMap<IpAddr, PeerEntry>,
-    routes: BTreeMap<(Family, Nlri), Arc<Route>>,
+    rib: Rib,
     listeners: Vec<Arc<TcpListener>>,
     accept_tasks: Vec<JoinHandle<()>>,
     events: broadcast::Sender<SpeakerEvent>,
+    to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
 }
 
 impl SpeakerTask {
@@ -376,6 +487,7 @@ impl SpeakerTask {
         mut self,
         mut cmds: mpsc::UnboundedReceiver<Command>,
         mut accepted: mpsc::Receiver<(TcpStream, SocketAddr)>,
+        mut from_peers: mpsc::UnboundedReceiver<(IpAddr, PeerEvent)>,
     ) {
         let done = loop {
             tokio::select! {
@@ -387,8 +499,18 @@ impl SpeakerTask {
                     }
                     Some(cmd) => self.on_cmd(cmd),
                 },
+                Some((ip, ev)) = from_peers.recv() => {
+                    self.on_peer_event(ip, ev);
+                    for _ in 1..EVENT_BATCH {
+                        match from_peers.try_recv() {
+                            Ok((ip, ev)) => self.on_peer_event(ip, ev),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Some((stream, remote)) = accepted.recv() => self.on_accept(stream, remote),
             }
+            self.flush();
         };
         if done.is_none() {
             self.shutdown(None).await;
@@ -421,6 +543,7 @@ impl SpeakerTask {
                     let _ = reply.send(Err(SpeakerError::NoSuchPeer(ip)));
                 }
                 Some(p) => {
+                    self.rib.remove_peer(p.id);
                     let _ = p.tx.send(PeerCmd::Stop { kind: StopKind::Deconfigured, exit: true, done: None });
                     if p.transport.md5_key.is_some() {
                         self.set_listener_keys(ip, &[]);
@@ -437,22 +560,96 @@ impl SpeakerTask {
                 }
             }
             Command::Originate(route) => {
-                self.routes.insert(route.key(), Arc::clone(&route));
-                for p in self.peers.values() {
-                    let _ = p.tx.send(PeerCmd::Announce(Arc::clone(&route)));
-                }
+                let (family, prefix, attrs) = route.to_rib();
+                self.rib.originate(family, prefix, attrs);
             }
-            Command::Withdraw(family, nlri) => {
-                if self.routes.remove(&(family, nlri)).is_some() {
-                    for p in self.peers.values() {
-                        let _ = p.tx.send(PeerCmd::Withdraw(family, nlri));
-                    }
-                }
-            }
+            Command::Withdraw(family, nlri) => self.rib.withdraw_local(family, nlri.prefix),
             Command::Peers(reply) => {
-                let mut v: Vec<PeerStatus> = self.peers.values().map(|p| p.status.borrow().clone()).collect();
+                let mut v: Vec<PeerStatus> = self
+                    .peers
+                    .values()
+                    .map(|p| {
+                        let mut s = p.status.borrow().clone();
+                        if let Some(neg) = &s.negotiated {
+                            let per_family = |counts: Vec<(Family, usize)>| -> Vec<(Family, usize)> {
+                                neg.families
+                                    .iter()
+                                    .map(|f| (*f, counts.iter().find(|(g, _)| g == f).map_or(0, |(_, n)| *n)))
+                                    .collect()
+                            };
+                            s.prefixes_received = per_family(self.rib.counts(p.id));
+                            s.prefixes_advertised = per_family(self.rib.advertised_counts(p.id));
+                        }
+                        s
+                    })
+                    .collect();
                 v.sort_by_key(|s| s.address);
                 let _ = reply.send(v);
+            }
+            Command::Received(ip, family, reply) => {
+                let r = self.peer_id(ip).map(|id| {
+                    self.rib
+                        .received(id, family)
+                        .into_iter()
+                        .map(|(prefix, p)| ReceivedRoute {
+                            nlri: Nlri { path_id: (p.path_id != 0).then_some(p.path_id), prefix },
+                            next_hop: p.attrs.next_hop().cloned(),
+                            attributes: p.attrs,
+                            stale: p.stale,
+                        })
+                        .collect()
+                });
+                let _ = reply.send(r);
+            }
+            Command::ReceivedPrePolicy(ip, family, reply) => {
+                let r = self.peer_id(ip).map(|id| {
+                    self.rib
+                        .received_pre_policy(id, family)
+                        .into_iter()
+                        .map(|(prefix, path_id, attrs)| ReceivedRoute {
+                            nlri: Nlri { path_id: (path_id != 0).then_some(path_id), prefix },
+                            next_hop: attrs.next_hop().cloned(),
+                            attributes: attrs,
+                            stale: false,
+                        })
+                        .collect()
+                });
+                let _ = reply.send(r);
+            }
+            Command::Advertised(ip, family, reply) => {
+                let r = self.peer_id(ip).map(|id| self.rib.advertised(id, family));
+                let _ = reply.send(r);
+            }
+            Command::Routes(family, reply) => {
+                let _ = reply.send(self.rib.routes(family, |_| true));
+            }
+            Command::SetPeerPolicy(ip, policy, reply) => {
+                let r = self.peer_id(ip).map(|id| {
+                    let mut policy = *policy;
+                    policy.address = ip;
+                    self.rib.set_peer_policy(id, policy);
+                });
+                let _ = reply.send(r);
+            }
+            Command::SoftReset { peer, inbound, outbound, reply } => {
+                let r = self.peer_id(peer).map(|id| {
+                    if inbound {
+                        self.rib.soft_reset_in(id);
+                    }
+                    if outbound {
+                        self.rib.soft_reset_out(id);
+                    }
+                });
+                let _ = reply.send(r);
+            }
+            Command::SetRibConfig(config) => {
+                let mut config = *config;
+                config.local_as = self.rib.config().local_as;
+                config.router_id = self.rib.config().router_id;
+                self.rib.set_config(config);
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(self.rib.stats());
             }
             // Handled by the loop.
             Command::Shutdown(..) => {}
@@ -474,10 +671,64 @@ impl SpeakerTask {
             self.set_listener_keys(ip, key);
         }
         let transport = settings.transport.clone();
+        let max_prefix_restart = settings.max_prefix_restart;
+        let mut policy = settings.policy.clone();
+        policy.address = ip;
         let (tx, status, task) =
-            peer::spawn(settings, ip, self.base, self.events.clone(), self.routes.clone())?;
-        self.peers.insert(ip, PeerEntry { tx, status, task, transport });
+            peer::spawn(settings, ip, self.base, self.events.clone(), self.to_rib.clone())?;
+        let id = self.rib.add_peer(policy);
+        self.peers.insert(ip, PeerEntry { id, tx, status, task, transport, max_prefix_restart });
         Ok(())
+    }
+
+    fn peer_id(&self, ip: IpAddr) -> Result<PeerId, SpeakerError> {
+        self.peers.get(&ip).map(|p| p.id).ok_or(SpeakerError::NoSuchPeer(ip))
+    }
+
+    fn on_peer_event(&mut self, ip: IpAddr, event: PeerEvent) {
+        // Events of a removed peer (still in flight) are dropped.
+        let Some(id) = self.peers.get(&ip).map(|p| p.id) else { return };
+        match event {
+            PeerEvent::Up { negotiated, local, generation } => {
+                self.rib.peer_up(id, SessionInfo { negotiated, local, generation })
+            }
+            PeerEvent::Down { stale } => self.rib.peer_down(id, &stale),
+            PeerEvent::Update(decoded) => self.rib.update(id, &decoded.update),
+            PeerEvent::MarkStale(f) => self.rib.mark_stale(id, f),
+            PeerEvent::FlushStale(f) => self.rib.flush_stale(id, f),
+            PeerEvent::ClearFamily(f) => self.rib.clear_family(id, f),
+            PeerEvent::RefreshRequested(f) => self.rib.refresh_out(id, f),
+        }
+    }
+
+    /// Hand what the RIB decided to the peers.
+    fn flush(&mut self) {
+        for out in self.rib.flush() {
+            match out {
+                Output::Send { peer, generation, messages } => {
+                    if let Some(p) = self.peers.values().find(|p| p.id == peer) {
+                        let _ = p.tx.send(PeerCmd::Send { generation, messages });
+                    }
+                }
+                Output::MaxPrefix { peer, family, limit, count, warning_only } => {
+                    let Some((ip, p)) = self.peers.iter().find(|(_, p)| p.id == peer) else { continue };
+                    if warning_only {
+                        tracing::warn!(peer = %ip, %family, "{count} prefixes, more than the limit of {limit} (warning only)");
+                        continue;
+                    }
+                    tracing::warn!(peer = %ip, %family, "{count} prefixes, more than the limit of {limit}: closing the session (Cease/1)");
+                    let notification = Notification::max_prefixes_reached(family, limit);
+                    let kind = StopKind::MaxPrefix { notification, restart_after: p.max_prefix_restart };
+                    let _ = p.tx.send(PeerCmd::Stop { kind, exit: false, done: None });
+                }
+                Output::RequestRefresh { peer, family } => {
+                    if let Some(p) = self.peers.values().find(|p| p.id == peer) {
+                        let (tx, _) = oneshot::channel();
+                        let _ = p.tx.send(PeerCmd::RouteRefresh(family, tx));
+                    }
+                }
+            }
+        }
     }
 
     /// Set (or with an empty key, remove) the peer's TCP-MD5 key on every

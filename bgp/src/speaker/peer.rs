@@ -1,5 +1,6 @@
-//! One configured peer: a task that owns its FSM(s), its Adj-RIB-In, its
-//! copy of the originated routes and its connections.
+//! One configured peer: a task that owns its FSM(s) and its connections.
+//! Routes go to the speaker task, which owns the RIB, as [`PeerEvent`]s;
+//! what to send comes back as [`PeerCmd::Send`].
 //!
 //! The peer task feeds the FSM (bytes, connection events, timer expiries)
 //! and carries out its actions. It never awaits a socket: each connection
@@ -8,7 +9,6 @@
 //! [`Internal`] messages, so a peer that stops reading stalls only its own
 //! writer, and the FSM's send hold timer drops it (RFC 9687).
 
-use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -22,17 +22,15 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::rib::{AdjRibIn, ReceivedRoute};
-use super::route::{self, Route, Session};
 use super::{PeerSettings, PeerStatus, SpeakerError, SpeakerEvent};
 use crate::family::Family;
 use crate::fsm::{Action, ConfigError, DownReason, Event, Fsm, State, resolve_collision};
 use crate::message::{HEADER_LEN, Message, frame_len};
 use crate::negotiate::Negotiated;
-use crate::nlri::Nlri;
 use crate::notification::{Notification, cease_subcode};
+use crate::rib::Message as RibMessage;
 use crate::route_refresh::{RouteRefresh, Subtype};
-use crate::update::Update;
+use crate::update::{Update, UpdateDecode};
 
 /// Most bytes queued for one peer before the session is reset with
 /// Cease/Out of Resources.
@@ -53,29 +51,76 @@ pub(crate) enum StopKind {
     Deconfigured,
     /// Cease/4: reset; the session comes back after the backoff.
     Reset,
+    /// Cease/1 (RFC 4486): stays down, or restarts after the delay.
+    MaxPrefix { notification: Notification, restart_after: Option<Duration> },
+}
+
+/// What a peer task tells the speaker task (which owns the RIB).
+#[derive(Debug)]
+pub(crate) enum PeerEvent {
+    Up {
+        negotiated: Arc<Negotiated>,
+        local: IpAddr,
+        generation: u64,
+    },
+    /// The session ended; routes of `stale` families are kept (GR).
+    Down {
+        stale: Vec<Family>,
+    },
+    Update(Arc<UpdateDecode>),
+    /// BoRR (RFC 7313) from the peer.
+    MarkStale(Family),
+    /// EoRR, or the graceful restart ended.
+    FlushStale(Family),
+    /// RFC 7606 AFI/SAFI disable.
+    ClearFamily(Family),
+    /// The peer asked for our routes again (RFC 2918).
+    RefreshRequested(Family),
 }
 
 /// Commands from the speaker task.
 #[derive(Debug)]
 pub(crate) enum PeerCmd {
     Incoming(TcpStream),
-    Announce(Arc<Route>),
-    Withdraw(Family, Nlri),
+    /// Messages from the RIB for session `generation`.
+    Send {
+        generation: u64,
+        messages: Vec<RibMessage>,
+    },
     Start(oneshot::Sender<Result<(), SpeakerError>>),
-    Stop { kind: StopKind, exit: bool, done: Option<oneshot::Sender<Result<(), SpeakerError>>> },
+    Stop {
+        kind: StopKind,
+        exit: bool,
+        done: Option<oneshot::Sender<Result<(), SpeakerError>>>,
+    },
     RouteRefresh(Family, oneshot::Sender<Result<(), SpeakerError>>),
-    ReceivedRoutes(Family, oneshot::Sender<Result<Vec<ReceivedRoute>, SpeakerError>>),
 }
 
 /// Reports from the connect, reader and writer tasks, tagged with the
 /// connection they belong to.
 #[derive(Debug)]
 pub(crate) enum Internal {
-    Connected { key: u64, result: io::Result<TcpStream> },
-    Bytes { key: u64, data: Vec<u8> },
-    Closed { key: u64, error: Option<io::Error> },
-    Stalled { key: u64 },
-    Progress { key: u64, pending: bool },
+    Connected {
+        key: u64,
+        result: io::Result<TcpStream>,
+    },
+    Bytes {
+        key: u64,
+        data: Vec<u8>,
+    },
+    Closed {
+        key: u64,
+        error: Option<io::Error>,
+    },
+    Stalled {
+        key: u64,
+    },
+    Progress {
+        key: u64,
+        pending: bool,
+    },
+    /// The max-prefix hold-down is over.
+    Restart,
 }
 
 struct Io {
@@ -88,8 +133,8 @@ struct Io {
 
 struct SessionInfo {
     negotiated: Arc<Negotiated>,
-    local: IpAddr,
     since: Instant,
+    generation: u64,
 }
 
 /// One TCP connection's worth: its FSM and its I/O.
@@ -113,8 +158,8 @@ pub(crate) struct PeerTask {
     base: Instant,
     events: broadcast::Sender<SpeakerEvent>,
     status: watch::Sender<PeerStatus>,
-    routes: BTreeMap<(Family, Nlri), Arc<Route>>,
-    rib: AdjRibIn,
+    to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
+    generation: u64,
     main: Conn,
     extra: Option<Conn>,
     next_key: u64,
@@ -136,7 +181,7 @@ pub(crate) fn spawn(
     ip: IpAddr,
     base: Instant,
     events: broadcast::Sender<SpeakerEvent>,
-    routes: BTreeMap<(Family, Nlri), Arc<Route>>,
+    to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
 ) -> Result<PeerHandles, ConfigError> {
     let fsm = Fsm::new(settings.config.clone())?;
     let (status, status_rx) = watch::channel(PeerStatus::idle(&settings));
@@ -147,8 +192,8 @@ pub(crate) fn spawn(
         base,
         events,
         status,
-        routes,
-        rib: AdjRibIn::default(),
+        to_rib,
+        generation: 0,
         main: Conn::new(0, fsm),
         extra: None,
         next_key: 1,
@@ -238,26 +283,30 @@ impl PeerTask {
         let _ = self.events.send(event);
     }
 
+    fn to_rib(&self, event: PeerEvent) {
+        // The speaker task outlives its peers.
+        let _ = self.to_rib.send((self.ip, event));
+    }
+
     /// Returns true when the task is to exit.
     fn on_cmd(&mut self, cmd: PeerCmd) -> bool {
         match cmd {
             PeerCmd::Incoming(stream) => self.on_incoming(stream),
-            PeerCmd::Announce(route) => {
-                self.routes.insert(route.key(), Arc::clone(&route));
-                if let Some(key) = self.established().map(|c| c.key) {
-                    self.send_routes(key, std::slice::from_ref(&route));
-                }
-            }
-            PeerCmd::Withdraw(family, nlri) => {
-                if self.routes.remove(&(family, nlri)).is_some()
-                    && let Some(c) = self.established()
-                    && let Some(s) = &c.session
-                {
-                    let sess =
-                        Session { negotiated: &s.negotiated, local_as: self.local_as(), local: s.local };
-                    let key = c.key;
-                    if let Some(u) = route::withdrawal(&sess, family, nlri) {
-                        self.send_update(key, &u);
+            PeerCmd::Send { generation, messages } => {
+                let key = self
+                    .established()
+                    .filter(|c| c.session.as_ref().is_some_and(|s| s.generation == generation))
+                    .map(|c| c.key);
+                // Messages for a session that has ended are dropped: the
+                // RIB sends the whole table to the next one.
+                if let Some(key) = key {
+                    for m in &messages {
+                        match m {
+                            RibMessage::Update(u) => self.send_update(key, u),
+                            RibMessage::RouteRefresh(rr) => {
+                                self.send_message(key, &Message::RouteRefresh(rr.clone()))
+                            }
+                        }
                     }
                 }
             }
@@ -288,25 +337,36 @@ impl PeerTask {
                 };
                 let _ = done.send(r);
             }
-            PeerCmd::ReceivedRoutes(family, done) => {
-                let _ = done.send(Ok(self.rib.routes(family)));
-            }
         }
         false
     }
 
-    fn local_as(&self) -> u32 {
-        self.settings.config.local_as
-    }
-
     fn stop(&mut self, kind: StopKind) {
+        if let StopKind::MaxPrefix { notification, restart_after } = kind {
+            self.feed_all(Event::AutomaticStop(notification));
+            // Stay in Idle (no automatic restart) until the delay passes.
+            self.feed_all(Event::ManualStop(None));
+            if let Some(delay) = restart_after {
+                let tx = self.internal.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(Internal::Restart).await;
+                });
+            }
+            return;
+        }
         let event = match kind {
             StopKind::Shutdown(text) => Event::ManualStop(text),
             StopKind::Deconfigured => {
                 Event::AutomaticStop(Notification::cease(cease_subcode::PEER_DECONFIGURED))
             }
             StopKind::Reset => Event::AutomaticStop(Notification::cease(cease_subcode::ADMINISTRATIVE_RESET)),
+            StopKind::MaxPrefix { .. } => return,
         };
+        self.feed_all(event);
+    }
+
+    fn feed_all(&mut self, event: Event) {
         if let Some(key) = self.extra.as_ref().map(|c| c.key) {
             self.feed(key, event.clone());
         }
@@ -410,6 +470,11 @@ impl PeerTask {
                 if self.conn_mut(key).is_some_and(|c| c.io.is_some()) {
                     self.feed(key, Event::SendProgress { pending });
                 }
+            }
+            Internal::Restart => {
+                tracing::info!(peer = %self.ip, "max-prefix hold-down over: starting the session again");
+                let key = self.main.key;
+                self.feed(key, Event::ManualStart);
             }
         }
     }
@@ -524,7 +589,7 @@ impl PeerTask {
                     if let Some(c) = self.conn_mut(key) {
                         c.session = None;
                     }
-                    self.rib.session_down(&stale);
+                    self.to_rib(PeerEvent::Down { stale });
                     tracing::info!(peer = %self.ip, "session down: {}", describe(&reason));
                     self.emit(SpeakerEvent::PeerDown { peer: self.ip, reason });
                 }
@@ -535,23 +600,24 @@ impl PeerTask {
                     if !decoded.diagnostics.is_empty() {
                         tracing::warn!(peer = %self.ip, outcome = ?decoded.outcome, "malformed UPDATE: {:?}", decoded.diagnostics);
                     }
-                    self.rib.apply(&decoded.update);
-                    self.emit(SpeakerEvent::RoutesReceived { peer: self.ip, update: Arc::new(decoded) });
+                    let decoded = Arc::new(decoded);
+                    self.to_rib(PeerEvent::Update(Arc::clone(&decoded)));
+                    self.emit(SpeakerEvent::RoutesReceived { peer: self.ip, update: decoded });
                 }
                 Action::EndOfRib(family) => self.emit(SpeakerEvent::EndOfRib { peer: self.ip, family }),
                 Action::FamilyDisabled(family) => {
                     tracing::warn!(peer = %self.ip, %family, "family disabled for this session (RFC 7606)");
-                    self.rib.clear_family(family);
+                    self.to_rib(PeerEvent::ClearFamily(family));
                 }
                 Action::RouteRefresh(rr) => {
                     let family = rr.family();
-                    match rr.subtype {
-                        Subtype::BEGIN => self.rib.mark_stale(family),
-                        Subtype::END => self.rib.flush_stale(family),
-                        _ => self.refresh(key, family),
-                    }
+                    self.to_rib(match rr.subtype {
+                        Subtype::BEGIN => PeerEvent::MarkStale(family),
+                        Subtype::END => PeerEvent::FlushStale(family),
+                        _ => PeerEvent::RefreshRequested(family),
+                    });
                 }
-                Action::FlushStale(family) => self.rib.flush_stale(family),
+                Action::FlushStale(family) => self.to_rib(PeerEvent::FlushStale(family)),
             }
         }
     }
@@ -580,46 +646,16 @@ impl PeerTask {
 
     fn on_established(&mut self, key: u64, neg: Negotiated) {
         let negotiated = Arc::new(neg);
+        self.generation += 1;
+        let generation = self.generation;
         let Some(c) = self.conn_mut(key) else { return };
         let local = c.io.as_ref().map_or(IpAddr::from([0, 0, 0, 0]), |io| io.local.ip());
-        c.session = Some(SessionInfo { negotiated: Arc::clone(&negotiated), local, since: Instant::now() });
+        c.session =
+            Some(SessionInfo { negotiated: Arc::clone(&negotiated), since: Instant::now(), generation });
         tracing::info!(peer = %self.ip, asn = negotiated.peer_asn, families = ?negotiated.families, "session established");
         self.emit(SpeakerEvent::PeerUp { peer: self.ip, negotiated: Arc::clone(&negotiated) });
-        let routes: Vec<Arc<Route>> = self.routes.values().cloned().collect();
-        self.send_routes(key, &routes);
-        for eor in negotiated.end_of_rib_markers() {
-            self.send_update(key, &eor);
-        }
-    }
-
-    /// The peer asked for our routes of `family` again (RFC 2918), framed
-    /// by BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313).
-    fn refresh(&mut self, key: u64, family: Family) {
-        let Some(enhanced) =
-            self.conn_mut(key).and_then(|c| c.session.as_ref()).map(|s| s.negotiated.enhanced_route_refresh)
-        else {
-            return;
-        };
-        if enhanced {
-            self.send_message(key, &Message::RouteRefresh(RouteRefresh::begin(family)));
-        }
-        let routes: Vec<Arc<Route>> =
-            self.routes.iter().filter(|((f, _), _)| *f == family).map(|(_, r)| Arc::clone(r)).collect();
-        self.send_routes(key, &routes);
-        if enhanced {
-            self.send_message(key, &Message::RouteRefresh(RouteRefresh::end(family)));
-        }
-    }
-
-    fn send_routes(&mut self, key: u64, routes: &[Arc<Route>]) {
-        let local_as = self.local_as();
-        let Some(c) = self.conn_mut(key) else { return };
-        let Some(s) = &c.session else { return };
-        let sess = Session { negotiated: &s.negotiated, local_as, local: s.local };
-        let updates: Vec<Update> = routes.iter().filter_map(|r| route::announcement(&sess, r)).collect();
-        for u in &updates {
-            self.send_update(key, u);
-        }
+        // The RIB answers with the table and End-of-RIB.
+        self.to_rib(PeerEvent::Up { negotiated, local, generation });
     }
 
     fn send_update(&mut self, key: u64, update: &Update) {
@@ -696,7 +732,8 @@ impl PeerTask {
             local_address: est.and_then(|c| c.io.as_ref()).map(|io| io.local),
             messages_in: self.messages_in,
             messages_out: self.messages_out,
-            prefixes_received: self.rib.counts(),
+            prefixes_received: Vec::new(),
+            prefixes_advertised: Vec::new(),
             negotiated: session.map(|s| Arc::clone(&s.negotiated)),
         };
         self.status.send_replace(status);

@@ -1,0 +1,340 @@
+//! Path attribute sets as the RIB keeps them: one immutable [`Attrs`] per
+//! distinct set, shared by every route that carries it (interned).
+//!
+//! A full table of a million prefixes arrives in a few hundred thousand
+//! distinct attribute sets; routes hold an `Arc<Attrs>` (one pointer), and
+//! the [`Interner`] makes equal sets one allocation. Because sets are
+//! interned, "same attributes" is a pointer comparison.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, LazyLock};
+
+use crate::aspath::AsPath;
+use crate::attr::{AttrValue, NextHop, Origin, PathAttribute, code};
+use crate::community::Community;
+
+/// One path's attributes: everything but the NLRI.
+///
+/// `list` holds the path attributes sorted by type code, without
+/// MP_REACH_NLRI, MP_UNREACH_NLRI, NEXT_HOP, AS4_PATH and AS4_AGGREGATOR
+/// (the next hop is `next_hop`; 4-octet AS numbers are merged into AS_PATH
+/// and AGGREGATOR on receipt and split again for 2-octet peers on export).
+/// `weight` is local to this router (never sent).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attrs {
+    list: Vec<PathAttribute>,
+    next_hop: Option<NextHop>,
+    weight: u32,
+}
+
+static EMPTY_PATH: LazyLock<AsPath> = LazyLock::new(AsPath::default);
+
+impl Attrs {
+    /// A set from attributes in any order. MP_REACH/MP_UNREACH, NEXT_HOP
+    /// and AS4_* in `list` are dropped; of repeated types the first is kept.
+    pub fn new(list: Vec<PathAttribute>, next_hop: Option<NextHop>, weight: u32) -> Attrs {
+        let mut list = list;
+        list.retain(|a| {
+            !matches!(
+                a.code(),
+                code::MP_REACH_NLRI
+                    | code::MP_UNREACH_NLRI
+                    | code::NEXT_HOP
+                    | code::AS4_PATH
+                    | code::AS4_AGGREGATOR
+            )
+        });
+        // Stable: the first of repeated types stays first.
+        list.sort_by_key(PathAttribute::code);
+        list.dedup_by_key(|a| a.code());
+        Attrs { list, next_hop, weight }
+    }
+
+    /// The attributes, sorted by type code.
+    pub fn list(&self) -> &[PathAttribute] {
+        &self.list
+    }
+
+    pub fn get(&self, type_code: u8) -> Option<&AttrValue> {
+        self.list
+            .binary_search_by_key(&type_code, PathAttribute::code)
+            .ok()
+            .and_then(|i| self.list.get(i))
+            .map(|a| &a.value)
+    }
+
+    pub fn next_hop(&self) -> Option<&NextHop> {
+        self.next_hop.as_ref()
+    }
+
+    /// The next hop as an address: IPv4, or the global IPv6 address.
+    pub fn next_hop_ip(&self) -> Option<IpAddr> {
+        match &self.next_hop {
+            Some(NextHop::V4(a)) => Some(IpAddr::V4(*a)),
+            Some(NextHop::V6 { global, .. }) => Some(IpAddr::V6(*global)),
+            _ => None,
+        }
+    }
+
+    pub fn weight(&self) -> u32 {
+        self.weight
+    }
+
+    pub fn origin(&self) -> Origin {
+        match self.get(code::ORIGIN) {
+            Some(AttrValue::Origin(o)) => *o,
+            _ => Origin::Incomplete,
+        }
+    }
+
+    /// AS_PATH (empty when absent, as for a route originated here).
+    pub fn as_path(&self) -> &AsPath {
+        match self.get(code::AS_PATH) {
+            Some(AttrValue::AsPath(p)) => p,
+            _ => &EMPTY_PATH,
+        }
+    }
+
+    pub fn med(&self) -> Option<u32> {
+        match self.get(code::MULTI_EXIT_DISC) {
+            Some(AttrValue::MultiExitDisc(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn local_pref(&self) -> Option<u32> {
+        match self.get(code::LOCAL_PREF) {
+            Some(AttrValue::LocalPref(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn originator_id(&self) -> Option<Ipv4Addr> {
+        match self.get(code::ORIGINATOR_ID) {
+            Some(AttrValue::OriginatorId(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn cluster_list(&self) -> &[Ipv4Addr] {
+        match self.get(code::CLUSTER_LIST) {
+            Some(AttrValue::ClusterList(v)) => v,
+            _ => &[],
+        }
+    }
+
+    /// Carries this RFC 1997 community.
+    pub fn has_community(&self, c: Community) -> bool {
+        match self.get(code::COMMUNITIES) {
+            Some(AttrValue::Communities(list)) => list.0.contains(&c),
+            _ => false,
+        }
+    }
+
+    /// A copy with changes (the copy is not interned).
+    pub fn to_builder(&self) -> AttrsBuilder {
+        AttrsBuilder { list: self.list.clone(), next_hop: self.next_hop.clone(), weight: self.weight }
+    }
+}
+
+/// A mutable attribute set, made into [`Attrs`] by [`AttrsBuilder::build`].
+#[derive(Debug, Clone, Default)]
+pub struct AttrsBuilder {
+    pub list: Vec<PathAttribute>,
+    pub next_hop: Option<NextHop>,
+    pub weight: u32,
+}
+
+impl AttrsBuilder {
+    /// Set an attribute, replacing one of the same type.
+    pub fn set(&mut self, value: AttrValue) {
+        let code = value.code();
+        match self.list.iter_mut().find(|a| a.code() == code) {
+            Some(a) => a.value = value,
+            None => self.list.push(PathAttribute::new(value)),
+        }
+    }
+
+    pub fn remove(&mut self, type_code: u8) {
+        self.list.retain(|a| a.code() != type_code);
+    }
+
+    pub fn get_mut(&mut self, type_code: u8) -> Option<&mut AttrValue> {
+        self.list.iter_mut().find(|a| a.code() == type_code).map(|a| &mut a.value)
+    }
+
+    pub fn build(self) -> Attrs {
+        Attrs::new(self.list, self.next_hop, self.weight)
+    }
+}
+
+/// FxHash (rustc's): fast, not DoS-resistant. Keys here are prefixes and
+/// attribute sets from configured peers, not from arbitrary hosts.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            if let Some(dst) = w.get_mut(..rest.len()) {
+                dst.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hash maps and sets of the RIB use FxHash.
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+pub type FxHashSet<K> = HashSet<K, FxBuild>;
+
+/// Makes equal attribute sets one shared allocation. Sets nobody holds any
+/// more are dropped by [`Interner::sweep`], which runs on its own whenever
+/// the set has doubled since the last sweep.
+#[derive(Debug, Default)]
+pub struct Interner {
+    set: FxHashSet<Arc<Attrs>>,
+    swept_at: usize,
+}
+
+impl Interner {
+    /// The shared copy of `attrs`.
+    pub fn intern(&mut self, attrs: Attrs) -> Arc<Attrs> {
+        if let Some(a) = self.set.get(&attrs) {
+            return Arc::clone(a);
+        }
+        if self.set.len() >= 2 * self.swept_at.max(1024) {
+            self.sweep();
+        }
+        let a = Arc::new(attrs);
+        self.set.insert(Arc::clone(&a));
+        a
+    }
+
+    /// Drop the sets only the interner holds.
+    pub fn sweep(&mut self) {
+        self.set.retain(|a| Arc::strong_count(a) > 1);
+        self.set.shrink_to_fit();
+        self.swept_at = self.set.len();
+    }
+
+    /// Distinct sets held.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+/// Hash of a value with [`FxHasher`].
+pub fn fx_hash<T: Hash + ?Sized>(v: &T) -> u64 {
+    let mut h = FxHasher::default();
+    v.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(med: u32) -> Attrs {
+        Attrs::new(
+            vec![
+                PathAttribute::new(AttrValue::MultiExitDisc(med)),
+                PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+                PathAttribute::new(AttrValue::NextHop("192.0.2.1".parse().unwrap())),
+                PathAttribute::new(AttrValue::MultiExitDisc(999)),
+            ],
+            Some(NextHop::V4("192.0.2.1".parse().unwrap())),
+            0,
+        )
+    }
+
+    #[test]
+    fn normalised_sorted_first_of_repeated_kept_next_hop_apart() {
+        let a = attrs(5);
+        let codes: Vec<u8> = a.list().iter().map(PathAttribute::code).collect();
+        assert_eq!(codes, vec![code::ORIGIN, code::MULTI_EXIT_DISC]);
+        assert_eq!(a.med(), Some(5));
+        assert_eq!(a.origin(), Origin::Igp);
+        assert_eq!(a.next_hop_ip(), Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(a.local_pref(), None);
+        assert_eq!(a.as_path().path_len(), 0);
+    }
+
+    #[test]
+    fn interning_shares_equal_sets_and_sweeps_unused_ones() {
+        let mut i = Interner::default();
+        let a = i.intern(attrs(1));
+        let b = i.intern(attrs(1));
+        let c = i.intern(attrs(2));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(i.len(), 2);
+        drop(c);
+        i.sweep();
+        assert_eq!(i.len(), 1);
+        drop((a, b));
+        i.sweep();
+        assert!(i.is_empty());
+    }
+
+    #[test]
+    fn builder_replaces_and_removes() {
+        let mut b = attrs(1).to_builder();
+        b.set(AttrValue::LocalPref(200));
+        b.set(AttrValue::MultiExitDisc(7));
+        b.remove(code::ORIGIN);
+        let a = b.build();
+        assert_eq!(a.local_pref(), Some(200));
+        assert_eq!(a.med(), Some(7));
+        assert_eq!(a.origin(), Origin::Incomplete);
+    }
+}

@@ -1,0 +1,158 @@
+//! The routes of one family: every path to every destination, each
+//! destination's paths kept sorted best first.
+//!
+//! Destinations live in a slab (`slots`) found through a hash index, so a
+//! destination has a small stable number for as long as it has paths; the
+//! Adj-RIB-Out of each peer is then one bit per slot (see `mod.rs`), as in
+//! BIRD's export maps.
+
+use std::sync::Arc;
+
+use super::attrs::{Attrs, FxHashMap};
+use crate::nlri::Prefix;
+
+/// Which peer a path came from; [`LOCAL`] is this router.
+pub type PeerId = u32;
+/// Routes originated by this router.
+pub const LOCAL: PeerId = 0;
+
+/// One path to a destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    pub attrs: Arc<Attrs>,
+    pub peer: PeerId,
+    /// The path identifier the peer sent (ADD-PATH), else 0.
+    pub path_id: u32,
+    /// Kept from a session that ended (graceful restart) or from before a
+    /// BoRR, not announced again yet.
+    pub stale: bool,
+}
+
+impl Path {
+    /// What export cares about: same peer, same path, same attributes.
+    pub(crate) fn identity(&self) -> (PeerId, u32, *const Attrs) {
+        (self.peer, self.path_id, Arc::as_ptr(&self.attrs))
+    }
+}
+
+/// One destination.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub prefix: Prefix,
+    /// Best first (see `Rib::sort_slot`).
+    pub paths: Vec<Path>,
+    pub dirty: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    index: FxHashMap<Prefix, u32>,
+    pub slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Slots whose best path changed since the last flush.
+    pub dirty: Vec<u32>,
+}
+
+impl Table {
+    pub fn find(&self, prefix: &Prefix) -> Option<u32> {
+        self.index.get(prefix).copied()
+    }
+
+    /// The slot of `prefix`, made if needed.
+    pub fn slot_for(&mut self, prefix: Prefix) -> u32 {
+        if let Some(i) = self.index.get(&prefix) {
+            return *i;
+        }
+        let i = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    s.prefix = prefix;
+                    s.dirty = false;
+                }
+                i
+            }
+            None => {
+                let i = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+                self.slots.push(Slot { prefix, paths: Vec::new(), dirty: false });
+                i
+            }
+        };
+        self.index.insert(prefix, i);
+        i
+    }
+
+    pub fn slot(&self, i: u32) -> Option<&Slot> {
+        self.slots.get(i as usize)
+    }
+
+    pub fn slot_mut(&mut self, i: u32) -> Option<&mut Slot> {
+        self.slots.get_mut(i as usize)
+    }
+
+    pub fn mark_dirty(&mut self, i: u32) {
+        if let Some(s) = self.slots.get_mut(i as usize)
+            && !s.dirty
+        {
+            s.dirty = true;
+            self.dirty.push(i);
+        }
+    }
+
+    /// Give an empty slot back (after every peer was told).
+    pub fn release(&mut self, i: u32) {
+        if let Some(s) = self.slots.get_mut(i as usize)
+            && s.paths.is_empty()
+            && self.index.get(&s.prefix) == Some(&i)
+        {
+            self.index.remove(&s.prefix);
+            s.paths = Vec::new();
+            self.free.push(i);
+        }
+    }
+
+    /// Destinations with at least one path.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Slots in use, in slot order.
+    pub fn live(&self) -> impl Iterator<Item = (u32, &Slot)> {
+        self.slots.iter().enumerate().filter(|(_, s)| !s.paths.is_empty()).map(|(i, s)| (i as u32, s))
+    }
+
+    /// Number of slots (for sizing per-peer bit sets).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// One bit per slot: what a peer was sent.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct BitSet(Vec<u64>);
+
+impl BitSet {
+    pub fn get(&self, i: u32) -> bool {
+        self.0.get((i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    pub fn set(&mut self, i: u32, on: bool) {
+        let w = (i / 64) as usize;
+        if w >= self.0.len() {
+            if !on {
+                return;
+            }
+            self.0.resize(w + 1, 0);
+        }
+        if let Some(word) = self.0.get_mut(w) {
+            if on {
+                *word |= 1 << (i % 64);
+            } else {
+                *word &= !(1 << (i % 64));
+            }
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}

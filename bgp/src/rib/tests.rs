@@ -1,0 +1,470 @@
+//! RIB behaviour: what each peer is sent, per the rules in `mod.rs`.
+
+use std::net::Ipv4Addr;
+
+use super::*;
+use crate::attr::Origin;
+use crate::fsm::{PeerConfig, RemoteAs};
+use crate::negotiate::negotiate;
+
+const US: u32 = 65000;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn pfx(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+/// A session of `us` with a peer at AS `asn` and router id `id`.
+fn session(asn: u32, id: &str, local: &str, generation: u64) -> SessionInfo {
+    let ours = PeerConfig::new(US, RemoteAs::Exact(asn), Ipv4Addr::new(192, 0, 2, 254));
+    let theirs = PeerConfig::new(asn, RemoteAs::Exact(US), id.parse().unwrap());
+    let negotiated = negotiate(&ours, &ours.open(), &theirs.open()).unwrap();
+    SessionInfo { negotiated: Arc::new(negotiated), local: ip(local), generation }
+}
+
+fn config() -> RibConfig {
+    RibConfig { ebgp_requires_policy: false, ..RibConfig::new(US, "192.0.2.254".parse().unwrap()) }
+}
+
+fn announce(path: &[u32], next_hop: &str, prefixes: &[&str], extra: Vec<AttrValue>) -> Update {
+    let mut attributes = vec![
+        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+        PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(path.to_vec()))),
+        PathAttribute::new(AttrValue::NextHop(next_hop.parse().unwrap())),
+    ];
+    attributes.extend(extra.into_iter().map(PathAttribute::new));
+    Update { attributes, nlri: prefixes.iter().map(|p| Nlri::new(pfx(p))).collect(), ..Update::default() }
+}
+
+fn withdraw(prefixes: &[&str]) -> Update {
+    Update { withdrawn: prefixes.iter().map(|p| Nlri::new(pfx(p))).collect(), ..Update::default() }
+}
+
+/// The UPDATEs sent to `peer` by these outputs.
+fn sent(out: &[Output], peer: PeerId) -> Vec<Update> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send { peer: p, messages, .. } if *p == peer => Some(messages),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|m| match m {
+            Message::Update(u) => Some(u.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (prefix, AS path, next hop) of one IPv4 announcement.
+type Announced = (String, Vec<u32>, String);
+
+/// Every IPv4 announcement, and the withdrawals.
+fn summary(updates: &[Update]) -> (Vec<Announced>, Vec<String>) {
+    let mut ann = Vec::new();
+    let mut wd = Vec::new();
+    for u in updates {
+        wd.extend(u.withdrawn.iter().map(|n| n.prefix.to_string()));
+        for n in &u.nlri {
+            let path = u
+                .as_path()
+                .map(|p| p.segments.iter().flat_map(|s| s.asns.clone()).collect())
+                .unwrap_or_default();
+            ann.push((n.prefix.to_string(), path, u.next_hop().map(|a| a.to_string()).unwrap_or_default()));
+        }
+    }
+    (ann, wd)
+}
+
+struct Lab {
+    rib: Rib,
+}
+
+impl Lab {
+    fn new(config: RibConfig) -> Lab {
+        Lab { rib: Rib::new(config) }
+    }
+
+    /// A peer with an Established session; its initial table (EoR) is consumed.
+    fn peer(
+        &mut self,
+        addr: &str,
+        asn: u32,
+        id: &str,
+        local: &str,
+        f: impl FnOnce(&mut PeerPolicy),
+    ) -> PeerId {
+        let mut pol = PeerPolicy::new(ip(addr));
+        f(&mut pol);
+        let p = self.rib.add_peer(pol);
+        self.rib.peer_up(p, session(asn, id, local, 1));
+        self.rib.flush();
+        p
+    }
+}
+
+#[test]
+fn ebgp_route_goes_to_other_peers_with_our_as_and_next_hop_self_never_back() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    lab.rib.update(
+        a,
+        &announce(
+            &[65001, 65010],
+            "192.0.2.1",
+            &["203.0.113.0/24"],
+            vec![AttrValue::MultiExitDisc(5), AttrValue::LocalPref(300)],
+        ),
+    );
+    let out = lab.rib.flush();
+    assert!(sent(&out, a).is_empty(), "not sent back to the peer it came from");
+    let to_b = sent(&out, b);
+    assert_eq!(
+        summary(&to_b).0,
+        vec![("203.0.113.0/24".into(), vec![US, 65001, 65010], "198.51.100.254".into())]
+    );
+    let u = &to_b[0];
+    assert!(u.attribute(code::MULTI_EXIT_DISC).is_none(), "MED stays in the neighbouring AS");
+    assert!(u.attribute(code::LOCAL_PREF).is_none(), "no LOCAL_PREF to eBGP (and the eBGP one was ignored)");
+    let view = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    assert_eq!(view.paths[0].path.attrs.local_pref(), None, "LOCAL_PREF from eBGP discarded (RFC 7606 §7.5)");
+
+    lab.rib.update(a, &withdraw(&["203.0.113.0/24"]));
+    let out = lab.rib.flush();
+    assert_eq!(summary(&sent(&out, b)).1, vec!["203.0.113.0/24".to_string()]);
+    assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).is_none());
+    assert_eq!(lab.rib.stats().destinations, 0);
+}
+
+#[test]
+fn initial_table_then_end_of_rib() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24", "198.51.100.0/24"], vec![]));
+    lab.rib.flush();
+    let b = lab.rib.add_peer(PeerPolicy::new(ip("198.51.100.1")));
+    lab.rib.peer_up(b, session(65002, "198.51.100.1", "198.51.100.254", 7));
+    let out = lab.rib.flush();
+    let Output::Send { generation, messages, .. } = &out[0] else { panic!("{out:?}") };
+    assert_eq!(*generation, 7);
+    let updates: Vec<&Update> =
+        messages.iter().filter_map(|m| if let Message::Update(u) = m { Some(u) } else { None }).collect();
+    let eor: Vec<Option<Family>> = updates.iter().skip(1).map(|u| u.end_of_rib()).collect();
+    assert_eq!(
+        eor,
+        vec![Some(Family::IPV4_UNICAST), Some(Family::IPV6_UNICAST)],
+        "End-of-RIB per family, last"
+    );
+    assert_eq!(updates[0].nlri.len(), 2, "one UPDATE for both prefixes (shared attributes)");
+}
+
+#[test]
+fn rfc8212_no_policy_no_ebgp_routes_but_originated_ones_still_go_out() {
+    let mut lab = Lab::new(RibConfig { ebgp_requires_policy: true, ..config() });
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    lab.rib.originate(Family::IPV4_UNICAST, pfx("192.0.2.128/25"), AttrsBuilder::default());
+    let out = lab.rib.flush();
+    assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).is_none(), "import denied");
+    assert_eq!(summary(&sent(&out, b)).0, vec![("192.0.2.128/25".into(), vec![US], "198.51.100.254".into())]);
+}
+
+#[test]
+fn as_path_loop_is_a_withdrawal() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    lab.rib.update(a, &announce(&[65001, US, 65010], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).is_none());
+    assert_eq!(lab.rib.counts(a), vec![]);
+}
+
+#[test]
+fn best_path_changes_are_announced_and_a_withdrawn_best_falls_back() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65002, "192.0.2.2", "192.0.2.254", |_| {});
+    let c = lab.peer("198.51.100.1", 65003, "198.51.100.1", "198.51.100.254", |_| {});
+    lab.rib.update(a, &announce(&[65001, 1, 2], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    let out = lab.rib.flush();
+    assert_eq!(summary(&sent(&out, c)).0[0].1, vec![US, 65001, 1, 2]);
+    lab.rib.update(b, &announce(&[65002, 2], "192.0.2.2", &["203.0.113.0/24"], vec![]));
+    let out = lab.rib.flush();
+    assert_eq!(summary(&sent(&out, c)).0[0].1, vec![US, 65002, 2], "shorter path wins");
+    // a is sent b's path, b is sent nothing new (its own path is best).
+    assert_eq!(summary(&sent(&out, a)).0[0].1, vec![US, 65002, 2]);
+    assert!(sent(&out, b).iter().all(|u| u.nlri.is_empty()));
+    let view = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    assert_eq!(view.paths[1].lost, Some(Reason::AsPathLength));
+    lab.rib.update(b, &withdraw(&["203.0.113.0/24"]));
+    let out = lab.rib.flush();
+    assert_eq!(summary(&sent(&out, c)).0[0].1, vec![US, 65001, 1, 2], "back to the other path");
+    // b now gets a's path; a held b's path and now must withdraw it (its own is best).
+    assert_eq!(summary(&sent(&out, b)).0[0].1, vec![US, 65001, 1, 2]);
+    assert_eq!(summary(&sent(&out, a)).1, vec!["203.0.113.0/24".to_string()]);
+}
+
+#[test]
+fn non_best_changes_send_nothing() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65002, "192.0.2.2", "192.0.2.254", |_| {});
+    let c = lab.peer("198.51.100.1", 65003, "198.51.100.1", "198.51.100.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    lab.rib.flush();
+    lab.rib.update(b, &announce(&[65002, 5, 6], "192.0.2.2", &["203.0.113.0/24"], vec![]));
+    lab.rib.update(b, &withdraw(&["203.0.113.0/24"]));
+    let out = lab.rib.flush();
+    assert!(sent(&out, c).is_empty(), "{out:?}");
+}
+
+#[test]
+fn ibgp_split_horizon_and_route_reflection() {
+    let mut lab = Lab::new(config());
+    let rid = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let client1 = lab.peer("192.0.2.1", US, "192.0.2.1", "192.0.2.254", |p| p.route_reflector_client = true);
+    let client2 = lab.peer("192.0.2.2", US, "192.0.2.2", "192.0.2.254", |p| p.route_reflector_client = true);
+    let plain = lab.peer("192.0.2.3", US, "192.0.2.3", "192.0.2.254", |_| {});
+    let plain2 = lab.peer("192.0.2.4", US, "192.0.2.4", "192.0.2.254", |_| {});
+    lab.rib.update(
+        client1,
+        &announce(&[65010], "192.0.2.1", &["203.0.113.0/24"], vec![AttrValue::LocalPref(150)]),
+    );
+    let out = lab.rib.flush();
+    for to in [client2, plain, plain2] {
+        let u = sent(&out, to);
+        assert_eq!(
+            summary(&u).0,
+            vec![("203.0.113.0/24".into(), vec![65010], "192.0.2.1".into())],
+            "next hop unchanged"
+        );
+        assert_eq!(
+            u[0].attribute(code::ORIGINATOR_ID).map(|a| a.value.clone()),
+            Some(AttrValue::OriginatorId(rid("192.0.2.1")))
+        );
+        assert_eq!(
+            u[0].attribute(code::CLUSTER_LIST).map(|a| a.value.clone()),
+            Some(AttrValue::ClusterList(vec![rid("192.0.2.254")]))
+        );
+        assert_eq!(
+            u[0].attribute(code::LOCAL_PREF).map(|a| a.value.clone()),
+            Some(AttrValue::LocalPref(150))
+        );
+    }
+    // From a non-client: to clients only.
+    lab.rib.update(plain, &announce(&[65020], "192.0.2.3", &["198.51.100.0/24"], vec![]));
+    let out = lab.rib.flush();
+    assert_eq!(summary(&sent(&out, client1)).0.len(), 1);
+    assert_eq!(summary(&sent(&out, client2)).0.len(), 1);
+    assert!(sent(&out, plain2).is_empty(), "iBGP split horizon between non-clients");
+    // Loops: our ORIGINATOR_ID or cluster id coming back is dropped.
+    lab.rib.update(
+        client1,
+        &announce(&[], "192.0.2.1", &["192.0.2.0/26"], vec![AttrValue::OriginatorId(rid("192.0.2.254"))]),
+    );
+    lab.rib.update(
+        client1,
+        &announce(
+            &[],
+            "192.0.2.1",
+            &["192.0.2.64/26"],
+            vec![AttrValue::ClusterList(vec![rid("192.0.2.9"), rid("192.0.2.254")])],
+        ),
+    );
+    assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("192.0.2.0/26")).is_none());
+    assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("192.0.2.64/26")).is_none());
+}
+
+#[test]
+fn well_known_communities_limit_export() {
+    let mut lab = Lab::new(config());
+    let ibgp = lab.peer("192.0.2.1", US, "192.0.2.1", "192.0.2.254", |_| {});
+    let a = lab.peer("192.0.2.2", 65001, "192.0.2.2", "192.0.2.254", |_| {});
+    let ext = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    use crate::community::Communities;
+    lab.rib.update(
+        a,
+        &announce(
+            &[65001],
+            "192.0.2.2",
+            &["203.0.113.0/25"],
+            vec![AttrValue::Communities(Communities(vec![Community::NO_EXPORT]))],
+        ),
+    );
+    lab.rib.update(
+        a,
+        &announce(
+            &[65001],
+            "192.0.2.2",
+            &["203.0.113.128/25"],
+            vec![AttrValue::Communities(Communities(vec![Community::NO_ADVERTISE]))],
+        ),
+    );
+    let out = lab.rib.flush();
+    assert!(sent(&out, ext).is_empty());
+    assert_eq!(
+        summary(&sent(&out, ibgp)).0.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+        vec!["203.0.113.0/25".to_string()]
+    );
+}
+
+#[test]
+fn ecmp_set_and_stale_paths() {
+    let mut lab = Lab::new(RibConfig { maximum_paths: 2, ..config() });
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65001, "192.0.2.2", "192.0.2.254", |_| {});
+    let c = lab.peer("192.0.2.3", 65001, "192.0.2.3", "192.0.2.254", |_| {});
+    let d = lab.peer("192.0.2.4", 65004, "192.0.2.4", "192.0.2.254", |_| {});
+    for (p, nh) in [(a, "192.0.2.1"), (b, "192.0.2.2"), (c, "192.0.2.3")] {
+        lab.rib.update(p, &announce(&[65001, 7], nh, &["203.0.113.0/24"], vec![]));
+    }
+    lab.rib.update(d, &announce(&[65004, 7], "192.0.2.4", &["203.0.113.0/24"], vec![]));
+    let v = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    let flags: Vec<(Option<IpAddr>, bool, bool)> =
+        v.paths.iter().map(|p| (p.from, p.best, p.multipath)).collect();
+    assert_eq!(
+        flags,
+        vec![
+            (Some(ip("192.0.2.1")), true, true),
+            (Some(ip("192.0.2.2")), false, true),
+            (Some(ip("192.0.2.3")), false, false),
+            (Some(ip("192.0.2.4")), false, false),
+        ],
+        "two paths (maximum-paths 2) through the same neighbouring AS, lowest router id first"
+    );
+    assert_eq!(v.paths[1].lost, Some(Reason::RouterId));
+    // With AS-path relax the other AS could join, but the cap is 2.
+    lab.rib.set_config(RibConfig { maximum_paths: 4, multipath_relax: true, ..config() });
+    let v = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    assert!(v.paths.iter().all(|p| p.multipath));
+    // Graceful restart: a's session drops with IPv4 kept stale: a loses to fresh paths.
+    lab.rib.peer_down(a, &[Family::IPV4_UNICAST]);
+    let v = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    assert_eq!(
+        v.paths.last().map(|p| (p.from, p.path.stale, p.lost)),
+        Some((Some(ip("192.0.2.1")), true, Some(Reason::Stale)))
+    );
+    lab.rib.flush_stale(a, Family::IPV4_UNICAST);
+    assert_eq!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap().paths.len(), 3);
+    assert_eq!(lab.rib.counts(a), vec![]);
+}
+
+#[test]
+fn max_prefix_reports_once_per_family() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |p| {
+        p.max_prefix = Some(MaxPrefix { limits: vec![(Family::IPV4_UNICAST, 2)], warning_only: false })
+    });
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/26", "203.0.113.64/26"], vec![]));
+    assert!(lab.rib.flush().iter().all(|o| !matches!(o, Output::MaxPrefix { .. })), "2 of 2 is fine");
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.128/26", "203.0.113.192/26"], vec![]));
+    let out = lab.rib.flush();
+    let trips: Vec<_> = out.iter().filter(|o| matches!(o, Output::MaxPrefix { .. })).collect();
+    assert_eq!(trips.len(), 1);
+    assert!(matches!(trips[0], Output::MaxPrefix { limit: 2, count: 4, warning_only: false, .. }));
+    // Re-announcing the same prefixes does not count twice.
+    assert_eq!(lab.rib.counts(a), vec![(Family::IPV4_UNICAST, 4)]);
+}
+
+/// A test policy: reject prefixes longer than /24, set LOCAL_PREF.
+#[derive(Debug)]
+struct LocalPref(u32);
+
+impl RoutePolicy for LocalPref {
+    fn depends_on_prefix(&self) -> bool {
+        true
+    }
+    fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict {
+        if route.prefix.length() > 24 {
+            return PolicyVerdict::Reject;
+        }
+        let mut b = route.attrs.to_builder();
+        b.set(AttrValue::LocalPref(self.0));
+        PolicyVerdict::Accept { changed: Some(b), next_hop_self: false }
+    }
+}
+
+#[test]
+fn import_policy_and_soft_reset_in_from_the_pre_policy_copy() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |p| {
+        p.import = Some(Arc::new(LocalPref(200)));
+        p.soft_reconfiguration_inbound = true;
+    });
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24", "203.0.113.0/25"], vec![]));
+    let v = lab.rib.routes(Family::IPV4_UNICAST, |_| true);
+    assert_eq!(v.len(), 1, "the /25 is rejected");
+    assert_eq!(v[0].paths[0].path.attrs.local_pref(), Some(200));
+    assert_eq!(lab.rib.received_pre_policy(a, Family::IPV4_UNICAST).len(), 2);
+    let mut pol = PeerPolicy::new(ip("192.0.2.1"));
+    pol.import = Some(Arc::new(LocalPref(300)));
+    pol.soft_reconfiguration_inbound = true;
+    lab.rib.set_peer_policy(a, pol);
+    let out = lab.rib.flush();
+    assert!(out.iter().all(|o| !matches!(o, Output::RequestRefresh { .. })));
+    let v = lab.rib.routes(Family::IPV4_UNICAST, |_| true);
+    assert_eq!(v[0].paths[0].path.attrs.local_pref(), Some(300));
+    // Without a pre-policy copy the peer is asked for a refresh.
+    let mut pol = PeerPolicy::new(ip("192.0.2.1"));
+    pol.import = Some(Arc::new(LocalPref(100)));
+    lab.rib.set_peer_policy(a, pol);
+    let out = lab.rib.flush();
+    assert!(out.iter().any(|o| matches!(o, Output::RequestRefresh { peer, family } if *peer == a && *family == Family::IPV4_UNICAST)));
+}
+
+#[test]
+fn export_policy_change_withdraws_what_is_no_longer_sent() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24", "203.0.113.0/25"], vec![]));
+    let out = lab.rib.flush();
+    assert_eq!(summary(&sent(&out, b)).0.len(), 2);
+    let mut pol = PeerPolicy::new(ip("198.51.100.1"));
+    pol.export = Some(Arc::new(LocalPref(1)));
+    lab.rib.set_peer_policy(b, pol);
+    let out = lab.rib.flush();
+    let (ann, wd) = summary(&sent(&out, b));
+    assert_eq!(wd, vec!["203.0.113.0/25".to_string()]);
+    assert_eq!(ann.len(), 1);
+    assert_eq!(lab.rib.advertised(b, Family::IPV4_UNICAST).len(), 1);
+    assert_eq!(lab.rib.advertised_counts(b), vec![(Family::IPV4_UNICAST, 1)]);
+}
+
+#[test]
+fn ipv6_routes_use_mp_reach_with_our_address() {
+    let mut lab = Lab::new(config());
+    let mut cfg_a = PeerConfig::new(US, RemoteAs::Exact(65001), Ipv4Addr::new(192, 0, 2, 254));
+    cfg_a.families = vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST];
+    let mut theirs = PeerConfig::new(65001, RemoteAs::Exact(US), "192.0.2.1".parse().unwrap());
+    theirs.families = cfg_a.families.clone();
+    let neg = Arc::new(negotiate(&cfg_a, &cfg_a.open(), &theirs.open()).unwrap());
+    let a = lab.rib.add_peer(PeerPolicy::new(ip("2001:db8::1")));
+    lab.rib
+        .peer_up(a, SessionInfo { negotiated: Arc::clone(&neg), local: ip("2001:db8::fe"), generation: 1 });
+    let b = lab.rib.add_peer(PeerPolicy::new(ip("2001:db8::2")));
+    lab.rib.peer_up(b, SessionInfo { negotiated: neg, local: ip("2001:db8:1::fe"), generation: 1 });
+    lab.rib.flush();
+    let reach = Update {
+        attributes: vec![
+            PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(vec![65001]))),
+            PathAttribute::new(AttrValue::MpReach(MpReach {
+                family: Family::IPV6_UNICAST,
+                next_hop: NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None },
+                nlri: MpNlri::Prefixes(vec![Nlri::new(pfx("2001:db8:100::/48"))]),
+            })),
+        ],
+        ..Update::default()
+    };
+    lab.rib.update(a, &reach);
+    let out = lab.rib.flush();
+    let u = sent(&out, b);
+    let r = u[0].mp_reach().unwrap();
+    assert_eq!(r.next_hop, NextHop::V6 { global: "2001:db8:1::fe".parse().unwrap(), link_local: None });
+    assert_eq!(r.nlri, MpNlri::Prefixes(vec![Nlri::new(pfx("2001:db8:100::/48"))]));
+}
