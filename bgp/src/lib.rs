@@ -14,6 +14,7 @@ pub mod negotiate;
 pub mod nlri;
 pub mod notification;
 pub mod open;
+pub mod policy;
 pub mod reader;
 pub mod rfc7606;
 pub mod rib;

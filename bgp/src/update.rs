@@ -494,8 +494,11 @@ impl Update {
         let count = |code: u8| self.attributes.iter().filter(|a| a.code() == code).count();
         if count(code::MP_REACH_NLRI) <= 1 && count(code::MP_UNREACH_NLRI) <= 1 {
             let mut out = Vec::with_capacity(256);
-            encode_one(&mut out, &self.withdrawn, &self.attributes, None, &self.nlri, ctx)?;
-            if out.len() <= max {
+            // Too long for one message, or for one attribute's length
+            // field (an MP_REACH_NLRI with thousands of prefixes): split.
+            if encode_one(&mut out, &self.withdrawn, &self.attributes, None, &self.nlri, ctx).is_ok()
+                && out.len() <= max
+            {
                 return Ok(vec![out]);
             }
         }

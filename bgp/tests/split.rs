@@ -129,3 +129,24 @@ fn two_families_of_withdrawals_go_in_separate_messages() {
     }
     assert_eq!(families, [Family::IPV6_UNICAST, Family::IPV4_UNICAST]);
 }
+
+#[test]
+fn mp_reach_too_long_for_its_attribute_length_field_is_split() {
+    // 6000 IPv6 /48s are 42 000 bytes of NLRI: more than one message, and
+    // with 4-byte path ids more than an attribute's 65535-byte length too.
+    let ctx = SessionContext { extended_message: true, ..SessionContext::default() };
+    let list: Vec<Nlri> = (0..6000).map(|n| Nlri { path_id: Some(n + 1), ..v6(n) }).collect();
+    let mut attrs = base_attrs();
+    attrs.pop();
+    attrs.push(PathAttribute::new(AttrValue::MpReach(MpReach {
+        family: Family::IPV6_UNICAST,
+        next_hop: NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None },
+        nlri: MpNlri::Prefixes(list.clone()),
+    })));
+    let u = Update { attributes: attrs, ..Update::default() };
+    let ctx = SessionContext { add_path: vec![Family::IPV6_UNICAST], ..ctx };
+    let messages = u.encode(&ctx).unwrap();
+    assert!(messages.len() >= 2);
+    let (_, _, ann6, _) = gather(&messages, &ctx);
+    assert_eq!(ann6, list);
+}

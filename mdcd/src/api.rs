@@ -4,8 +4,8 @@
 //! ```text
 //! > {"show":"neighbors"}
 //! < {"ok":{"neighbors":[{"address":"192.0.2.1","remote_as":65000,...}]}}
-//! > {"show":"routes","family":"ipv4-unicast"}
-//! < {"ok":{"routes":[{"prefix":"198.51.100.0/24","next_hop":"192.0.2.1",...}]}}
+//! > {"show":"routes","family":"ipv4-unicast","prefix":"198.51.100.0/22","longer-prefixes":true}
+//! < {"ok":{"routes":[{"prefix":"198.51.100.0/24","next_hop":"192.0.2.1","best":true,...}]}}
 //! ```
 
 use std::io;
@@ -26,6 +26,9 @@ pub struct NeighborView {
     /// Seconds in the current state.
     pub state_secs: u64,
     pub prefixes_received: u64,
+    /// Routes the neighbor holds from us (Adj-RIB-Out).
+    #[serde(default)]
+    pub prefixes_advertised: u64,
     pub messages_received: u64,
     pub messages_sent: u64,
     /// Negotiated capabilities, in words, when Established.
@@ -34,8 +37,8 @@ pub struct NeighborView {
     pub last_error: Option<String>,
 }
 
-/// One path, as `mdcctl show routes` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One path in the Loc-RIB, as `mdcctl show routes` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct RouteView {
     pub family: String,
     pub prefix: String,
@@ -47,18 +50,56 @@ pub struct RouteView {
     pub origin: String,
     pub med: Option<u32>,
     pub local_pref: Option<u32>,
+    /// RFC 1997 and large communities.
     pub communities: Vec<String>,
     pub stale: bool,
+    /// The best path to its prefix.
+    #[serde(default)]
+    pub best: bool,
+    /// Used for ECMP (the best path is too).
+    #[serde(default)]
+    pub multipath: bool,
+    /// Why it is not the best path: the decision step that preferred the best.
+    #[serde(default)]
+    pub lost: Option<String>,
+    #[serde(default)]
+    pub weight: u32,
+    #[serde(default)]
+    pub originator_id: Option<String>,
+    #[serde(default)]
+    pub cluster_list: Vec<String>,
+    /// Every other attribute, in words (extended communities, AGGREGATOR,
+    /// ATOMIC_AGGREGATE, unknown ones with their flags and length...).
+    #[serde(default)]
+    pub other_attributes: Vec<String>,
+}
+
+/// Which routes `show routes` wants. Absent fields do not filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub struct RouteQuery {
+    /// `ipv4-unicast`, `ipv6-unicast`, or all when absent.
+    #[serde(default)]
+    pub family: Option<String>,
+    /// This prefix exactly, or with `longer_prefixes` every prefix inside it.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub longer_prefixes: bool,
+    /// Paths learned from this neighbor (`local`: originated here).
+    #[serde(default)]
+    pub peer: Option<String>,
+    /// Paths carrying this community (`65000:1`, `65000:1:2`, or a
+    /// well-known name such as `no-export`).
+    #[serde(default)]
+    pub community: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "show")]
 pub enum Request {
     Neighbors,
-    Routes {
-        /// `ipv4-unicast`, `ipv6-unicast`, or all when absent.
-        family: Option<String>,
-    },
+    Routes(RouteQuery),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +119,71 @@ pub enum Response {
 /// Where the daemon's state comes from.
 pub trait StateSource: Send + Sync + 'static {
     fn neighbors(&self) -> impl Future<Output = Vec<NeighborView>> + Send;
-    fn routes(&self, family: Option<&str>) -> impl Future<Output = Vec<RouteView>> + Send;
+    /// Paths matching `query`; the query is already validated.
+    fn routes(&self, query: &RouteFilter) -> impl Future<Output = Vec<RouteView>> + Send;
+}
+
+/// A validated [`RouteQuery`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RouteFilter {
+    pub families: Vec<mdc_bgp::family::Family>,
+    pub prefix: Option<mdc_bgp::nlri::Prefix>,
+    pub longer_prefixes: bool,
+    /// `Some(None)`: originated here.
+    pub peer: Option<Option<std::net::IpAddr>>,
+    /// The community as [`RouteView::communities`] spells it.
+    pub community: Option<String>,
+}
+
+impl RouteFilter {
+    /// Check a query; the error says what was wrong and what is allowed.
+    pub fn new(q: &RouteQuery) -> Result<RouteFilter, String> {
+        use mdc_bgp::family::Family;
+        let families = match q.family.as_deref() {
+            None => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
+            Some("ipv4-unicast") => vec![Family::IPV4_UNICAST],
+            Some("ipv6-unicast") => vec![Family::IPV6_UNICAST],
+            Some("l2vpn-evpn") => vec![],
+            Some(other) => {
+                return Err(format!(
+                    "unknown family {other:?}; expected ipv4-unicast, ipv6-unicast or l2vpn-evpn"
+                ));
+            }
+        };
+        let prefix =
+            match &q.prefix {
+                None => None,
+                Some(p) => Some(p.parse::<mdc_bgp::nlri::Prefix>().map_err(|e| {
+                    format!("prefix {p:?}: {e}; expected e.g. 198.51.100.0/24 or 2001:db8::/32")
+                })?),
+            };
+        let peer = match q.peer.as_deref() {
+            None => None,
+            Some("local") => Some(None),
+            Some(a) => Some(Some(
+                a.parse().map_err(|_| format!("peer {a:?}: expected a neighbor address or `local`"))?,
+            )),
+        };
+        let community = match &q.community {
+            None => None,
+            Some(c) => Some(normalise_community(c)?),
+        };
+        Ok(RouteFilter { families, prefix, longer_prefixes: q.longer_prefixes, peer, community })
+    }
+}
+
+/// A community as `RouteView::communities` prints it.
+fn normalise_community(c: &str) -> Result<String, String> {
+    use mdc_bgp::community::{Community, LargeCommunity};
+    if let Ok(v) = c.parse::<Community>() {
+        return Ok(v.to_string());
+    }
+    if let Ok(v) = c.parse::<LargeCommunity>() {
+        return Ok(v.to_string());
+    }
+    Err(format!(
+        "community {c:?}: expected ASN:VALUE (65000:100), GLOBAL:LOCAL1:LOCAL2 (65000:1:2) or a well-known name (no-export, no-advertise, blackhole, ...)"
+    ))
 }
 
 /// The longest request line accepted (a request is a few dozen bytes).
@@ -118,13 +223,9 @@ async fn answer<S: StateSource>(stream: UnixStream, source: &S) -> io::Result<()
     while let Some(line) = lines.next_line().await? {
         let response = match serde_json::from_str::<Request>(&line) {
             Ok(Request::Neighbors) => Response::Ok(Answer::Neighbors(source.neighbors().await)),
-            Ok(Request::Routes { family }) => match family.as_deref() {
-                None | Some("ipv4-unicast" | "ipv6-unicast" | "l2vpn-evpn") => {
-                    Response::Ok(Answer::Routes(source.routes(family.as_deref()).await))
-                }
-                Some(other) => Response::Error(format!(
-                    "unknown family {other:?}; expected ipv4-unicast, ipv6-unicast or l2vpn-evpn"
-                )),
+            Ok(Request::Routes(q)) => match RouteFilter::new(&q) {
+                Ok(filter) => Response::Ok(Answer::Routes(source.routes(&filter).await)),
+                Err(e) => Response::Error(e),
             },
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
@@ -168,6 +269,7 @@ pub fn neighbors_table(neighbors: &[NeighborView]) -> String {
         "State".into(),
         "Up/Down".into(),
         "PfxRcd".into(),
+        "PfxSnt".into(),
         "MsgRcvd".into(),
         "MsgSent".into(),
         "Description".into(),
@@ -179,6 +281,7 @@ pub fn neighbors_table(neighbors: &[NeighborView]) -> String {
             n.state.clone(),
             format_duration(n.state_secs),
             n.prefixes_received.to_string(),
+            n.prefixes_advertised.to_string(),
             n.messages_received.to_string(),
             n.messages_sent.to_string(),
             n.description.clone().unwrap_or_default(),
@@ -187,10 +290,11 @@ pub fn neighbors_table(neighbors: &[NeighborView]) -> String {
     table(&rows)
 }
 
-/// The route table, in the spirit of `show bgp ipv4 unicast`.
+/// The route table, in the spirit of `show bgp ipv4 unicast`: `*` valid,
+/// `>` best, `=` multipath (ECMP), `S` stale.
 pub fn routes_table(routes: &[RouteView]) -> String {
     let mut rows = vec![[
-        " ".to_string(),
+        "  ".to_string(),
         "Network".into(),
         "Next Hop".into(),
         "MED".into(),
@@ -208,8 +312,19 @@ pub fn routes_table(routes: &[RouteView]) -> String {
             Some(id) => format!("{} (id {id})", r.prefix),
             None => r.prefix.clone(),
         };
+        let status = format!(
+            "{}{}",
+            if r.stale { "S" } else { "*" },
+            if r.best {
+                ">"
+            } else if r.multipath {
+                "="
+            } else {
+                ""
+            }
+        );
         rows.push([
-            if r.stale { "S".into() } else { "*".into() },
+            status,
             prefix,
             r.next_hop.clone(),
             r.med.map(|m| m.to_string()).unwrap_or_default(),
@@ -219,7 +334,51 @@ pub fn routes_table(routes: &[RouteView]) -> String {
         ]);
     }
     let mut out = table(&rows);
-    out.push_str(&format!("\n{} route(s)\n", routes.len()));
+    let best = routes.iter().filter(|r| r.best).count();
+    out.push_str(&format!("\n{best} prefix(es), {} path(s)\n", routes.len()));
+    out
+}
+
+/// Every path in full, with why it is not the best (`--detail`).
+pub fn routes_detail(routes: &[RouteView]) -> String {
+    let mut out = String::new();
+    let mut last: Option<(&str, &str)> = None;
+    for r in routes {
+        if last != Some((&r.family, &r.prefix)) {
+            out.push_str(&format!("{} ({})\n", r.prefix, r.family));
+            last = Some((&r.family, &r.prefix));
+        }
+        let mut flags = Vec::new();
+        if r.best {
+            flags.push("best".to_string());
+        }
+        if r.multipath {
+            flags.push("multipath".to_string());
+        }
+        if r.stale {
+            flags.push("stale".to_string());
+        }
+        if let Some(why) = &r.lost {
+            flags.push(format!("not best: lost on {why}"));
+        }
+        let from = r.peer.clone().unwrap_or_else(|| "local (originated here)".into());
+        let id = r.path_id.map(|i| format!(", path id {i}")).unwrap_or_default();
+        out.push_str(&format!("  from {from}{id}: {}\n", flags.join(", ")));
+        let path = if r.as_path.is_empty() { "(empty)" } else { &r.as_path };
+        out.push_str(&format!("    AS path {path}, origin {}, next hop {}\n", r.origin, r.next_hop));
+        let med = r.med.map_or("none".to_string(), |m| m.to_string());
+        let lp = r.local_pref.map_or("none".to_string(), |m| m.to_string());
+        out.push_str(&format!("    MED {med}, local preference {lp}, weight {}\n", r.weight));
+        if !r.communities.is_empty() {
+            out.push_str(&format!("    communities {}\n", r.communities.join(" ")));
+        }
+        if let Some(o) = &r.originator_id {
+            out.push_str(&format!("    originator {o}, cluster list {}\n", r.cluster_list.join(" ")));
+        }
+        for a in &r.other_attributes {
+            out.push_str(&format!("    {a}\n"));
+        }
+    }
     out
 }
 
@@ -258,13 +417,14 @@ mod tests {
                 state: "Established".into(),
                 state_secs: 3723,
                 prefixes_received: 3,
+                prefixes_advertised: 2,
                 messages_received: 10,
                 messages_sent: 12,
                 capabilities: vec!["4-octet-as 65000".into()],
                 last_error: None,
             }]
         }
-        async fn routes(&self, family: Option<&str>) -> Vec<RouteView> {
+        async fn routes(&self, q: &RouteFilter) -> Vec<RouteView> {
             let r = RouteView {
                 family: "ipv4-unicast".into(),
                 prefix: "198.51.100.0/24".into(),
@@ -277,8 +437,10 @@ mod tests {
                 local_pref: None,
                 communities: vec![],
                 stale: false,
+                best: true,
+                ..RouteView::default()
             };
-            if family.is_none_or(|f| f == "ipv4-unicast") { vec![r] } else { vec![] }
+            if q.families.contains(&mdc_bgp::family::Family::IPV4_UNICAST) { vec![r] } else { vec![] }
         }
     }
 
@@ -300,17 +462,27 @@ mod tests {
             assert_eq!(n[0].address, "192.0.2.1");
             let table = neighbors_table(&n);
             assert!(table.starts_with("Neighbor   AS     State"), "{table}");
-            assert!(table.contains("192.0.2.1  65000  Established  01:02:03  3"), "{table}");
+            assert!(table.contains("192.0.2.1  65000  Established  01:02:03  3       2"), "{table}");
 
-            let req = Request::Routes { family: Some("ipv6-unicast".into()) };
+            let q = |f: &str| RouteQuery { family: Some(f.into()), ..RouteQuery::default() };
+            let req = Request::Routes(q("ipv6-unicast"));
             assert_eq!(request(&path, &req).await.unwrap(), Response::Ok(Answer::Routes(vec![])));
-            let req = Request::Routes { family: Some("ipv4-unicast".into()) };
+            let req = Request::Routes(q("ipv4-unicast"));
             let Response::Ok(Answer::Routes(r)) = request(&path, &req).await.unwrap() else { panic!() };
             let table = routes_table(&r);
-            assert!(table.contains("198.51.100.0/24  192.0.2.1  0"), "{table}");
+            assert!(table.contains("*>  198.51.100.0/24  192.0.2.1  0"), "{table}");
             assert!(table.contains("65000 i"), "{table}");
-            let bad = Request::Routes { family: Some("ipv9".into()) };
-            assert!(matches!(request(&path, &bad).await.unwrap(), Response::Error(e) if e.contains("ipv9")));
+            let detail = routes_detail(&r);
+            assert!(detail.contains("198.51.100.0/24 (ipv4-unicast)\n  from 192.0.2.1: best\n"), "{detail}");
+            for (bad, says) in [
+                (q("ipv9"), "ipv9"),
+                (RouteQuery { prefix: Some("10.0.0.0/33".into()), ..RouteQuery::default() }, "10.0.0.0/33"),
+                (RouteQuery { peer: Some("nowhere".into()), ..RouteQuery::default() }, "nowhere"),
+                (RouteQuery { community: Some("65000:x".into()), ..RouteQuery::default() }, "65000:x"),
+            ] {
+                let answer = request(&path, &Request::Routes(bad)).await.unwrap();
+                assert!(matches!(&answer, Response::Error(e) if e.contains(says)), "{answer:?}");
+            }
 
             server.abort();
             let _ = std::fs::remove_dir_all(&dir);

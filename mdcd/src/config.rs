@@ -15,22 +15,67 @@
 //! send-hold-time = 60            # RFC 9687; default max(480, 2 x hold-time)
 //! extended-nexthop = true        # RFC 8950: IPv4 routes with IPv6 next hops
 //! families = ["ipv4-unicast", "ipv6-unicast"]
+//! import = "from-upstream"       # policy names; under RFC 8212 (default) an
+//! export = "to-upstream"         # eBGP peer without one accepts/sends nothing
+//! next-hop-self = true
+//! soft-reconfiguration-inbound = true
+//! add-path-send = "all"          # or N (best N); add-path-receive = true
+//! # route-reflector-client = true  (iBGP only)
+//! [peer.max-prefix]              # Cease/1 (RFC 4486) above a limit
+//! ipv4-unicast = 1000
+//! restart-after = 30             # seconds; absent: down until reset/reload
+//!
+//! [bgp]                          # all optional
+//! ebgp-requires-policy = true
+//! maximum-paths = 4              # or [bgp.maximum-paths] ipv4-unicast = 4 ...
+//! multipath-relax = false
+//! always-compare-med = false
+//! missing-med-worst = false
+//! cluster-id = "192.0.2.10"      # default: router-id
+//!
+//! [prefix-list.customers]
+//! prefixes = ["198.51.100.0/24 le 32", "2001:db8:100::/48"]
+//!
+//! [policy.from-upstream]
+//! default = "reject"             # or "accept"
+//! [[policy.from-upstream.term]]
+//! name = "customers"
+//! match = { prefix-list = "customers", community = ["65000:100"] }
+//! set = { local-pref = 200, community-add = ["65010:1"] }
+//! action = "accept"              # absent: apply `set`, go on to the next term
 //!
 //! [api]
 //! socket = "/run/mdcd/mdcd.sock"  # mode 0600: root only
 //! ```
 //!
+//! Match keys: prefix, prefix-list, community, large-community,
+//! ext-community, as-path-contains, origin-as, as-path-length-min,
+//! as-path-length-max, as-path-regex, next-hop, peer, family (one value or a
+//! list: any matches; all keys of a term must match). Set keys, applied in
+//! this order: local-pref, med, weight, next-hop (address or "self"), then
+//! for community, large-community and ext-community `-replace` (`[]`
+//! strips), `-remove`, `-add`, and last as-path-prepend (a count 1-10 of our
+//! AS, or `{ asn = N, count = C }`). See `mdc_bgp::policy` for the semantics.
+//!
 //! Every error names the file, line, column, field and what is allowed;
-//! all errors in a file are reported at once.
+//! all errors in a file are reported at once, in the order of the file.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use mdc_bgp::capability::{AddPathFamily, AddPathMode};
+use mdc_bgp::community::{Community, ExtendedCommunity, LargeCommunity};
 use mdc_bgp::family::Family;
 use mdc_bgp::nlri::Prefix;
+use mdc_bgp::policy::{
+    AddressMatch, AsPathPrepend, AsPathRegex, ListSet, Match, NextHopChange, Policy, PrefixEntry, PrefixList,
+    SetAction, Term, Verdict,
+};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -45,6 +90,71 @@ pub struct Config {
     pub api_socket: PathBuf,
     /// TCP port to listen on for BGP (179).
     pub listen_port: u16,
+    /// `[bgp]`: decision process, multipath, route reflection, RFC 8212.
+    pub bgp: BgpOptions,
+    /// `[prefix-list.NAME]`, by name (already resolved into the policies
+    /// that use them; kept for `show`).
+    pub prefix_lists: BTreeMap<String, Arc<PrefixList>>,
+    /// `[policy.NAME]`, by name; peers refer to them with `import` and
+    /// `export`.
+    pub policies: BTreeMap<String, Arc<Policy>>,
+}
+
+/// `[bgp]`: options of the whole speaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BgpOptions {
+    /// RFC 8212 (default on, as FRR): an eBGP peer without an import
+    /// policy accepts nothing, without an export policy is sent nothing.
+    pub ebgp_requires_policy: bool,
+    /// Compare MED between paths from different neighbouring ASes.
+    pub always_compare_med: bool,
+    /// A path without MED loses to any path with one (else it counts as 0).
+    pub missing_med_worst: bool,
+    /// How many equal paths per family are installed (ECMP); 1: none.
+    pub maximum_paths: MaximumPaths,
+    /// ECMP across paths from different neighbouring ASes (same length).
+    pub multipath_relax: bool,
+    /// Route reflection cluster id (RFC 4456); the router id unless set.
+    pub cluster_id: Ipv4Addr,
+}
+
+/// ECMP paths per family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaximumPaths {
+    /// For families not listed.
+    pub default: u16,
+    pub per_family: Vec<(Family, u16)>,
+}
+
+impl MaximumPaths {
+    pub fn get(&self, family: Family) -> u16 {
+        self.per_family.iter().find(|(f, _)| *f == family).map_or(self.default, |(_, n)| *n)
+    }
+}
+
+/// The largest `maximum-paths`.
+pub const MAX_ECMP_PATHS: u16 = 64;
+/// The largest `add-path-send` count.
+pub const MAX_ADD_PATH_SEND: u8 = 64;
+
+/// Which paths are sent to a peer with ADD-PATH (RFC 7911).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPathSend {
+    /// Every path (FRR `addpath-tx-all-paths`).
+    All,
+    /// The best N paths (FRR `addpath-tx-best-selected N`).
+    Best(u8),
+}
+
+/// Per-family prefix limits of a peer (RFC 4486 Cease/1 when exceeded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaxPrefix {
+    pub limits: Vec<(Family, u32)>,
+    /// Only log when a limit is exceeded; keep the session.
+    pub warning_only: bool,
+    /// Seconds before the session is started again; `None`: it stays down
+    /// until it is reset or the configuration reloaded.
+    pub restart_after: Option<u16>,
 }
 
 /// Where a peer is.
@@ -98,6 +208,45 @@ pub struct PeerConfig {
     /// Offer the extended next hop capability for IPv4 unicast with IPv6
     /// next hops (RFC 8950).
     pub extended_nexthop: bool,
+    /// The import policy (a key of [`Config::policies`]).
+    pub import: Option<String>,
+    /// The export policy (a key of [`Config::policies`]).
+    pub export: Option<String>,
+    /// A route reflector client (RFC 4456); iBGP peers only.
+    pub route_reflector_client: bool,
+    /// Send our address as the next hop of every route.
+    pub next_hop_self: bool,
+    /// Keep what the peer sent before the import policy (Adj-RIB-In), so a
+    /// policy change needs no route refresh.
+    pub soft_reconfiguration_inbound: bool,
+    /// Offer ADD-PATH send for the peer's families and send these paths.
+    pub add_path_send: Option<AddPathSend>,
+    /// Offer ADD-PATH receive for the peer's families.
+    pub add_path_receive: bool,
+    pub max_prefix: Option<MaxPrefix>,
+}
+
+impl PeerConfig {
+    /// Whether the session is eBGP when we are in `local_as`.
+    pub fn is_ebgp(&self, local_as: u32) -> bool {
+        match self.remote_as {
+            RemoteAs::Number(n) => n != local_as,
+            RemoteAs::Internal => false,
+            RemoteAs::External => true,
+        }
+    }
+
+    /// The ADD-PATH capability tuples to offer (for
+    /// `mdc_bgp::fsm::PeerConfig::add_path`): one per family of the peer.
+    pub fn add_path_capability(&self) -> Vec<AddPathFamily> {
+        let mode = match (self.add_path_send.is_some(), self.add_path_receive) {
+            (true, true) => AddPathMode::BOTH,
+            (true, false) => AddPathMode::SEND,
+            (false, true) => AddPathMode::RECEIVE,
+            (false, false) => return Vec::new(),
+        };
+        self.families.iter().map(|&family| AddPathFamily { family, mode }).collect()
+    }
 }
 
 /// Defaults of `[[peer]]` (FRR's traditional profile: 180/60; GoBGP and
@@ -157,6 +306,206 @@ struct RawConfig {
     peer: Vec<Spanned<RawPeer>>,
     api: Option<RawApi>,
     listen_port: Option<Spanned<i64>>,
+    bgp: Option<RawBgp>,
+    #[serde(default)]
+    prefix_list: BTreeMap<Spanned<String>, Spanned<RawPrefixList>>,
+    #[serde(default)]
+    policy: BTreeMap<Spanned<String>, Spanned<RawPolicy>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBgp {
+    ebgp_requires_policy: Option<bool>,
+    #[serde(default)]
+    always_compare_med: bool,
+    #[serde(default)]
+    missing_med_worst: bool,
+    maximum_paths: Option<Spanned<Scalar<RawFamilyNumbers>>>,
+    #[serde(default)]
+    multipath_relax: bool,
+    cluster_id: Option<Spanned<String>>,
+}
+
+/// A number per family (`[bgp.maximum-paths]`, `[peer.max-prefix]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFamilyNumbers {
+    ipv4_unicast: Option<Spanned<i64>>,
+    ipv6_unicast: Option<Spanned<i64>>,
+    l2vpn_evpn: Option<Spanned<i64>>,
+}
+
+/// The numbers given per family, in the order of the fields.
+fn per_family<'a>(
+    v4: &'a Option<Spanned<i64>>,
+    v6: &'a Option<Spanned<i64>>,
+    evpn: &'a Option<Spanned<i64>>,
+) -> impl Iterator<Item = (Family, &'a Spanned<i64>)> {
+    [(Family::IPV4_UNICAST, v4), (Family::IPV6_UNICAST, v6), (Family::L2VPN_EVPN, evpn)]
+        .into_iter()
+        .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPrefixList {
+    prefixes: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPolicy {
+    default: Option<Spanned<String>>,
+    #[serde(default)]
+    term: Vec<Spanned<RawTerm>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTerm {
+    name: Option<Spanned<String>>,
+    #[serde(rename = "match")]
+    conditions: Option<RawMatch>,
+    set: Option<RawSet>,
+    action: Option<Spanned<String>>,
+}
+
+type Texts = Option<Spanned<OneOrMany<String>>>;
+type Numbers = Option<Spanned<OneOrMany<i64>>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawMatch {
+    prefix: Texts,
+    prefix_list: Texts,
+    community: Texts,
+    large_community: Texts,
+    ext_community: Texts,
+    as_path_contains: Numbers,
+    origin_as: Numbers,
+    as_path_length_min: Option<Spanned<i64>>,
+    as_path_length_max: Option<Spanned<i64>>,
+    as_path_regex: Texts,
+    next_hop: Texts,
+    peer: Texts,
+    family: Texts,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSet {
+    local_pref: Option<Spanned<i64>>,
+    med: Option<Spanned<i64>>,
+    next_hop: Option<Spanned<String>>,
+    weight: Option<Spanned<i64>>,
+    community_add: Texts,
+    community_remove: Texts,
+    community_replace: Texts,
+    large_community_add: Texts,
+    large_community_remove: Texts,
+    large_community_replace: Texts,
+    ext_community_add: Texts,
+    ext_community_remove: Texts,
+    ext_community_replace: Texts,
+    as_path_prepend: Option<Spanned<Scalar<RawPrepend>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPrepend {
+    asn: Spanned<i64>,
+    count: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawMaxPrefix {
+    ipv4_unicast: Option<Spanned<i64>>,
+    ipv6_unicast: Option<Spanned<i64>>,
+    l2vpn_evpn: Option<Spanned<i64>>,
+    #[serde(default)]
+    warning_only: bool,
+    restart_after: Option<Spanned<i64>>,
+}
+
+/// One value or a list of them; list items keep their place in the file.
+#[derive(Debug)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<Spanned<T>>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, value};
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+            fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
+                T::deserialize(value::StrDeserializer::<value::Error>::new(s))
+                    .map(OneOrMany::One)
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: Error>(self, n: i64) -> Result<Self::Value, E> {
+                T::deserialize(value::I64Deserializer::<value::Error>::new(n))
+                    .map(OneOrMany::One)
+                    .map_err(E::custom)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<Spanned<T>>()? {
+                    v.push(x);
+                }
+                Ok(OneOrMany::Many(v))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// Each item of a one-or-many value with its place and field name.
+fn items<'a, T>(v: &'a Spanned<OneOrMany<T>>, field: &'a str) -> Vec<(Range<usize>, String, &'a T)> {
+    match v.get_ref() {
+        OneOrMany::One(x) => vec![(v.span(), field.to_owned(), x)],
+        OneOrMany::Many(list) => {
+            list.iter().enumerate().map(|(j, x)| (x.span(), format!("{field}[{j}]"), x.get_ref())).collect()
+        }
+    }
+}
+
+/// A string, an integer or a table (`maximum-paths = 4` or
+/// `[bgp.maximum-paths]`, `add-path-send = "all"` or `4`).
+#[derive(Debug)]
+enum Scalar<T> {
+    Str(String),
+    Int(i64),
+    Table(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Scalar<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Scalar<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, a string or a table")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(s.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(n))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Scalar::Table)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +535,17 @@ struct RawPeer {
     port: Option<Spanned<i64>>,
     send_hold_time: Option<Spanned<i64>>,
     extended_nexthop: Option<Spanned<bool>>,
+    import: Option<Spanned<String>>,
+    export: Option<Spanned<String>>,
+    route_reflector_client: Option<Spanned<bool>>,
+    #[serde(default)]
+    next_hop_self: bool,
+    #[serde(default)]
+    soft_reconfiguration_inbound: bool,
+    add_path_send: Option<Spanned<Scalar<serde::de::IgnoredAny>>>,
+    #[serde(default)]
+    add_path_receive: bool,
+    max_prefix: Option<Spanned<RawMaxPrefix>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +595,542 @@ fn number_in<T: TryFrom<i64>>(
         errors.at(Some(v.span()), field, format!("{n} is out of range: {what}"));
         None
     }
+}
+
+/// Names of prefix lists and policies.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+const NAME_RULE: &str = "a name is letters, digits, '_', '.' and '-'";
+const COMMUNITY_HINT: &str = "; expected \"AS:value\" (e.g. \"65000:100\") or one of no-export, no-advertise, \
+     no-export-subconfed, blackhole, graceful-shutdown";
+const LARGE_COMMUNITY_HINT: &str = ", e.g. \"65000:1:2\"";
+const EXT_COMMUNITY_HINT: &str =
+    "; the forms are \"rt:ASN:N\", \"rt:IPv4:N\", \"soo:ASN:N\" and \"soo:IPv4:N\", e.g. \"rt:65000:100\"";
+
+/// "a, b" or "none", for messages.
+fn names_of<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = names.map(String::as_str).collect();
+    if v.is_empty() { "none is defined".to_owned() } else { format!("defined: {}", v.join(", ")) }
+}
+
+impl Errors<'_> {
+    /// Parse every item of a one-or-many text value; `None` if any is bad
+    /// (each bad one is reported) or, with `non_empty`, if there is none.
+    fn texts<T, E: fmt::Display>(
+        &mut self,
+        v: &Spanned<OneOrMany<String>>,
+        field: &str,
+        non_empty: bool,
+        hint: &str,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Option<Vec<T>> {
+        let list = items(v, field);
+        if list.is_empty() && non_empty {
+            self.at(Some(v.span()), field, "needs at least one value");
+            return None;
+        }
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for (span, f, text) in list {
+            match parse(text) {
+                Ok(x) => out.push(x),
+                Err(e) => {
+                    self.at(Some(span), f, format!("{e}{hint}"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// AS numbers 1-4294967295, one or a list.
+    fn asns(&mut self, v: &Spanned<OneOrMany<i64>>, field: &str) -> Option<Vec<u32>> {
+        let list = items(v, field);
+        if list.is_empty() {
+            self.at(Some(v.span()), field, "needs at least one AS number");
+            return None;
+        }
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for (span, f, n) in list {
+            match u32::try_from(*n) {
+                Ok(a) if a != 0 => out.push(a),
+                _ => {
+                    self.at(Some(span), f, format!("{n} is out of range: an AS number is 1 to 4294967295"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn u32_value(&mut self, v: &Spanned<i64>, field: &str) -> Option<u32> {
+        number_in::<u32>(self, v, field, 0..=4_294_967_295, "0 to 4294967295")
+    }
+}
+
+fn bgp_options(
+    errors: &mut Errors<'_>,
+    raw: Option<&RawBgp>,
+    router_id: Option<Ipv4Addr>,
+) -> Option<BgpOptions> {
+    let Some(raw) = raw else {
+        return router_id.map(|id| BgpOptions {
+            ebgp_requires_policy: true,
+            always_compare_med: false,
+            missing_med_worst: false,
+            maximum_paths: MaximumPaths { default: 1, per_family: Vec::new() },
+            multipath_relax: false,
+            cluster_id: id,
+        });
+    };
+    let paths = |errors: &mut Errors<'_>, v: &Spanned<i64>, field: &str| {
+        number_in::<u16>(
+            errors,
+            v,
+            field,
+            1..=i64::from(MAX_ECMP_PATHS),
+            &format!("1 to {MAX_ECMP_PATHS} paths"),
+        )
+    };
+    let maximum_paths = match &raw.maximum_paths {
+        None => Some(MaximumPaths { default: 1, per_family: Vec::new() }),
+        Some(v) => match v.get_ref() {
+            Scalar::Int(n) => paths(errors, &Spanned::new(v.span(), *n), "bgp.maximum-paths")
+                .map(|default| MaximumPaths { default, per_family: Vec::new() }),
+            Scalar::Table(t) => {
+                let mut per_family = Vec::new();
+                let mut ok = true;
+                for (family, n) in per_family_numbers(t) {
+                    match paths(errors, n, &format!("bgp.maximum-paths.{family}")) {
+                        Some(n) => per_family.push((family, n)),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(MaximumPaths { default: 1, per_family })
+            }
+            Scalar::Str(_) => {
+                errors.at(
+                    Some(v.span()),
+                    "bgp.maximum-paths",
+                    format!(
+                        "expected a number of paths 1 to {MAX_ECMP_PATHS}, or a table of them per family \
+                         (ipv4-unicast, ipv6-unicast, l2vpn-evpn)"
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let cluster_id = match &raw.cluster_id {
+        None => router_id,
+        Some(c) => match c.get_ref().parse::<Ipv4Addr>() {
+            Ok(id) if !id.is_unspecified() => Some(id),
+            _ => {
+                errors.at(
+                    Some(c.span()),
+                    "bgp.cluster-id",
+                    "expected a non-zero IPv4 address, e.g. \"192.0.2.10\" (default: the router-id)",
+                );
+                None
+            }
+        },
+    };
+    Some(BgpOptions {
+        ebgp_requires_policy: raw.ebgp_requires_policy.unwrap_or(true),
+        always_compare_med: raw.always_compare_med,
+        missing_med_worst: raw.missing_med_worst,
+        maximum_paths: maximum_paths?,
+        multipath_relax: raw.multipath_relax,
+        cluster_id: cluster_id?,
+    })
+}
+
+fn per_family_numbers(t: &RawFamilyNumbers) -> impl Iterator<Item = (Family, &Spanned<i64>)> {
+    per_family(&t.ipv4_unicast, &t.ipv6_unicast, &t.l2vpn_evpn)
+}
+
+fn prefix_lists(
+    errors: &mut Errors<'_>,
+    raw: &BTreeMap<Spanned<String>, Spanned<RawPrefixList>>,
+) -> BTreeMap<String, Arc<PrefixList>> {
+    let mut out = BTreeMap::new();
+    for (name, list) in raw {
+        let n = name.get_ref();
+        let field = format!("prefix-list.{n}");
+        if !valid_name(n) {
+            errors.at(Some(name.span()), &field, format!("invalid name: {NAME_RULE}"));
+        }
+        if list.get_ref().prefixes.is_empty() {
+            errors.at(
+                Some(list.span()),
+                format!("{field}.prefixes"),
+                "needs at least one prefix, e.g. \"198.51.100.0/24 le 32\"",
+            );
+        }
+        let mut entries = Vec::new();
+        for (j, p) in list.get_ref().prefixes.iter().enumerate() {
+            match p.get_ref().parse::<PrefixEntry>() {
+                Ok(e) => entries.push(e),
+                Err(e) => errors.at(Some(p.span()), format!("{field}.prefixes[{j}]"), e.to_string()),
+            }
+        }
+        out.insert(n.clone(), Arc::new(PrefixList { name: n.clone(), entries }));
+    }
+    out
+}
+
+fn matches(
+    errors: &mut Errors<'_>,
+    m: &RawMatch,
+    field: &str,
+    lists: &BTreeMap<String, Arc<PrefixList>>,
+) -> Vec<Match> {
+    let f = |key: &str| format!("{field}.{key}");
+    let mut out = Vec::new();
+    if let Some(v) = &m.prefix {
+        out.extend(errors.texts(v, &f("prefix"), true, "", str::parse::<PrefixEntry>).map(Match::Prefix));
+    }
+    if let Some(v) = &m.prefix_list {
+        let found = errors.texts(v, &f("prefix-list"), true, "", |name: &str| {
+            lists
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("no prefix-list {name:?} is defined ({})", names_of(lists.keys())))
+        });
+        out.extend(found.map(Match::PrefixList));
+    }
+    if let Some(v) = &m.community {
+        out.extend(
+            errors
+                .texts(v, &f("community"), true, COMMUNITY_HINT, str::parse::<Community>)
+                .map(Match::Community),
+        );
+    }
+    if let Some(v) = &m.large_community {
+        out.extend(
+            errors
+                .texts(v, &f("large-community"), true, LARGE_COMMUNITY_HINT, str::parse::<LargeCommunity>)
+                .map(Match::LargeCommunity),
+        );
+    }
+    if let Some(v) = &m.ext_community {
+        out.extend(
+            errors
+                .texts(v, &f("ext-community"), true, EXT_COMMUNITY_HINT, str::parse::<ExtendedCommunity>)
+                .map(Match::ExtCommunity),
+        );
+    }
+    if let Some(v) = &m.as_path_contains {
+        out.extend(errors.asns(v, &f("as-path-contains")).map(Match::AsPathContains));
+    }
+    if let Some(v) = &m.origin_as {
+        out.extend(errors.asns(v, &f("origin-as")).map(Match::OriginAs));
+    }
+    if m.as_path_length_min.is_some() || m.as_path_length_max.is_some() {
+        let len = |errors: &mut Errors<'_>, v: &Option<Spanned<i64>>, key: &str| {
+            v.as_ref().map(|v| errors.u32_value(v, &f(key)).map(|n| n as usize))
+        };
+        let min = len(errors, &m.as_path_length_min, "as-path-length-min");
+        let max = len(errors, &m.as_path_length_max, "as-path-length-max");
+        match (min, max, &m.as_path_length_max) {
+            (Some(Some(lo)), Some(Some(hi)), Some(span)) if lo > hi => errors.at(
+                Some(span.span()),
+                f("as-path-length-max"),
+                format!("{hi} is less than as-path-length-min {lo}: no path could match"),
+            ),
+            (Some(None), _, _) | (_, Some(None), _) => {}
+            (min, max, _) => out.push(Match::AsPathLength { min: min.flatten(), max: max.flatten() }),
+        }
+    }
+    if let Some(v) = &m.as_path_regex {
+        out.extend(
+            errors.texts(v, &f("as-path-regex"), true, "", str::parse::<AsPathRegex>).map(Match::AsPathRegex),
+        );
+    }
+    if let Some(v) = &m.next_hop {
+        out.extend(errors.texts(v, &f("next-hop"), true, "", str::parse::<AddressMatch>).map(Match::NextHop));
+    }
+    if let Some(v) = &m.peer {
+        out.extend(errors.texts(v, &f("peer"), true, "", str::parse::<AddressMatch>).map(Match::Peer));
+    }
+    if let Some(v) = &m.family {
+        out.extend(errors.texts(v, &f("family"), true, "", mdc_bgp::policy::parse_family).map(Match::Family));
+    }
+    out
+}
+
+/// The set actions of a term, in a fixed order: local-pref, med, weight,
+/// next-hop, then per kind of community replace, remove, add, and last
+/// as-path-prepend.
+fn sets(errors: &mut Errors<'_>, s: &RawSet, field: &str) -> Vec<SetAction> {
+    let f = |key: &str| format!("{field}.{key}");
+    let mut out = Vec::new();
+    if let Some(v) = &s.local_pref {
+        out.extend(errors.u32_value(v, &f("local-pref")).map(SetAction::LocalPref));
+    }
+    if let Some(v) = &s.med {
+        out.extend(errors.u32_value(v, &f("med")).map(SetAction::Med));
+    }
+    if let Some(v) = &s.weight {
+        out.extend(errors.u32_value(v, &f("weight")).map(SetAction::Weight));
+    }
+    if let Some(v) = &s.next_hop {
+        match v.get_ref().parse::<NextHopChange>() {
+            Ok(nh) => out.push(SetAction::NextHop(nh)),
+            Err(e) => errors.at(Some(v.span()), f("next-hop"), e.to_string()),
+        }
+    }
+    fn lists<T: std::str::FromStr<Err: fmt::Display>>(
+        errors: &mut Errors<'_>,
+        field: &dyn Fn(&str) -> String,
+        kind: &str,
+        hint: &str,
+        [replace, remove, add]: [&Texts; 3],
+        out: &mut Vec<ListSet<T>>,
+    ) {
+        if let Some(v) = replace {
+            out.extend(
+                errors
+                    .texts(v, &field(&format!("{kind}-replace")), false, hint, str::parse::<T>)
+                    .map(ListSet::Replace),
+            );
+        }
+        if let Some(v) = remove {
+            out.extend(
+                errors
+                    .texts(v, &field(&format!("{kind}-remove")), true, hint, str::parse::<T>)
+                    .map(ListSet::Remove),
+            );
+        }
+        if let Some(v) = add {
+            out.extend(
+                errors
+                    .texts(v, &field(&format!("{kind}-add")), true, hint, str::parse::<T>)
+                    .map(ListSet::Add),
+            );
+        }
+    }
+    let mut c = Vec::new();
+    lists::<Community>(
+        errors,
+        &f,
+        "community",
+        COMMUNITY_HINT,
+        [&s.community_replace, &s.community_remove, &s.community_add],
+        &mut c,
+    );
+    out.extend(c.into_iter().map(SetAction::Community));
+    let mut l = Vec::new();
+    lists::<LargeCommunity>(
+        errors,
+        &f,
+        "large-community",
+        LARGE_COMMUNITY_HINT,
+        [&s.large_community_replace, &s.large_community_remove, &s.large_community_add],
+        &mut l,
+    );
+    out.extend(l.into_iter().map(SetAction::LargeCommunity));
+    let mut x = Vec::new();
+    lists::<ExtendedCommunity>(
+        errors,
+        &f,
+        "ext-community",
+        EXT_COMMUNITY_HINT,
+        [&s.ext_community_replace, &s.ext_community_remove, &s.ext_community_add],
+        &mut x,
+    );
+    out.extend(x.into_iter().map(SetAction::ExtCommunity));
+    if let Some(v) = &s.as_path_prepend {
+        let field = f("as-path-prepend");
+        let count = |errors: &mut Errors<'_>, n: &Spanned<i64>, field: &str| {
+            number_in::<u8>(errors, n, field, 1..=10, "a count 1 to 10")
+        };
+        let prepend = match v.get_ref() {
+            Scalar::Int(n) => count(errors, &Spanned::new(v.span(), *n), &field)
+                .and_then(|c| AsPathPrepend::new(None, c).ok()),
+            Scalar::Table(RawPrepend { asn, count: n }) => {
+                let a = number_in::<u32>(
+                    errors,
+                    asn,
+                    &format!("{field}.asn"),
+                    1..=4_294_967_295,
+                    "1 to 4294967295",
+                );
+                let c = count(errors, n, &format!("{field}.count"));
+                a.zip(c).and_then(|(a, c)| AsPathPrepend::new(Some(a), c).ok())
+            }
+            Scalar::Str(text) => match text.parse::<AsPathPrepend>() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errors.at(
+                        Some(v.span()),
+                        &field,
+                        format!("{e}, or a table {{ asn = 65001, count = 2 }}"),
+                    );
+                    None
+                }
+            },
+        };
+        out.extend(prepend.map(SetAction::AsPathPrepend));
+    }
+    out
+}
+
+fn policies(
+    errors: &mut Errors<'_>,
+    raw: &BTreeMap<Spanned<String>, Spanned<RawPolicy>>,
+    lists: &BTreeMap<String, Arc<PrefixList>>,
+) -> BTreeMap<String, Arc<Policy>> {
+    let mut out = BTreeMap::new();
+    for (name, policy) in raw {
+        let n = name.get_ref();
+        let field = format!("policy.{n}");
+        if !valid_name(n) {
+            errors.at(Some(name.span()), &field, format!("invalid name: {NAME_RULE}"));
+        }
+        let policy = policy.get_ref();
+        let default = match &policy.default {
+            None => Verdict::Reject,
+            Some(d) => d.get_ref().parse::<Verdict>().unwrap_or_else(|e| {
+                errors.at(Some(d.span()), format!("{field}.default"), e.to_string());
+                Verdict::Reject
+            }),
+        };
+        let mut terms = Vec::new();
+        for (i, t) in policy.term.iter().enumerate() {
+            let tf = format!("{field}.term[{i}]");
+            let t = t.get_ref();
+            let conditions = t.conditions.as_ref().map(|m| matches(errors, m, &format!("{tf}.match"), lists));
+            let actions = t.set.as_ref().map(|s| sets(errors, s, &format!("{tf}.set")));
+            let verdict = t.action.as_ref().and_then(|a| match a.get_ref().parse::<Verdict>() {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.at(Some(a.span()), format!("{tf}.action"), e.to_string());
+                    None
+                }
+            });
+            if let Some(term_name) = &t.name {
+                if term_name.get_ref().trim().is_empty() {
+                    errors.at(Some(term_name.span()), format!("{tf}.name"), "must not be empty");
+                }
+            }
+            terms.push(Term {
+                name: t.name.as_ref().map(|n| n.get_ref().clone()),
+                matches: conditions.unwrap_or_default(),
+                sets: actions.unwrap_or_default(),
+                verdict,
+            });
+        }
+        out.insert(n.clone(), Arc::new(Policy { name: n.clone(), terms, default }));
+    }
+    out
+}
+
+/// A peer's `import`/`export`: the name of a policy that exists.
+fn policy_ref(
+    errors: &mut Errors<'_>,
+    v: &Option<Spanned<String>>,
+    field: String,
+    policies: &BTreeMap<String, Arc<Policy>>,
+) -> Option<String> {
+    let v = v.as_ref()?;
+    let name = v.get_ref();
+    if policies.contains_key(name) {
+        Some(name.clone())
+    } else {
+        errors.at(
+            Some(v.span()),
+            field,
+            format!("no policy {name:?} is defined ({})", names_of(policies.keys())),
+        );
+        None
+    }
+}
+
+fn add_path_send(
+    errors: &mut Errors<'_>,
+    v: &Spanned<Scalar<serde::de::IgnoredAny>>,
+    field: String,
+) -> Option<AddPathSend> {
+    match v.get_ref() {
+        Scalar::Str(s) if s == "all" => Some(AddPathSend::All),
+        Scalar::Int(n) if (2..=i64::from(MAX_ADD_PATH_SEND)).contains(n) => Some(AddPathSend::Best(*n as u8)),
+        _ => {
+            errors.at(
+                Some(v.span()),
+                field,
+                format!(
+                    "expected \"all\" or the number of best paths to send, 2 to {MAX_ADD_PATH_SEND} \
+                     (1 is plain BGP: leave add-path-send out)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn max_prefix(
+    errors: &mut Errors<'_>,
+    v: &Spanned<RawMaxPrefix>,
+    field: String,
+    families: Option<&Vec<Family>>,
+) -> Option<MaxPrefix> {
+    let m = v.get_ref();
+    let mut limits = Vec::new();
+    let mut ok = true;
+    for (family, n) in per_family(&m.ipv4_unicast, &m.ipv6_unicast, &m.l2vpn_evpn) {
+        let f = format!("{field}.{family}");
+        match number_in::<u32>(errors, n, &f, 1..=4_294_967_295, "1 to 4294967295 prefixes") {
+            Some(limit) => limits.push((family, limit)),
+            None => ok = false,
+        }
+        if let Some(fams) = families {
+            if !fams.contains(&family) {
+                let list: Vec<String> = fams.iter().map(ToString::to_string).collect();
+                errors.at(
+                    Some(n.span()),
+                    f,
+                    format!("the peer does not carry {family} (families: {})", list.join(", ")),
+                );
+                ok = false;
+            }
+        }
+    }
+    if limits.is_empty() && ok {
+        errors.at(
+            Some(v.span()),
+            field.clone(),
+            "needs a limit for at least one family: ipv4-unicast, ipv6-unicast or l2vpn-evpn",
+        );
+        ok = false;
+    }
+    let restart_after = match &m.restart_after {
+        None => None,
+        Some(r) if m.warning_only => {
+            errors.at(
+                Some(r.span()),
+                format!("{field}.restart-after"),
+                "has no effect with warning-only = true (the session is never stopped)",
+            );
+            ok = false;
+            None
+        }
+        Some(r) => {
+            let v = number_in::<u16>(
+                errors,
+                r,
+                &format!("{field}.restart-after"),
+                1..=65535,
+                "1 to 65535 seconds",
+            );
+            ok &= v.is_some();
+            v
+        }
+    };
+    ok.then_some(MaxPrefix { limits, warning_only: m.warning_only, restart_after })
 }
 
 impl Config {
@@ -295,6 +1191,10 @@ impl Config {
                 ),
             }
         }
+
+        let bgp = bgp_options(&mut errors, raw.bgp.as_ref(), router_id);
+        let prefix_lists = prefix_lists(&mut errors, &raw.prefix_list);
+        let policies = policies(&mut errors, &raw.policy, &prefix_lists);
 
         let mut peers = Vec::new();
         let mut seen = HashSet::new();
@@ -485,6 +1385,33 @@ impl Config {
                 Some(v) => number_in::<u16>(&mut errors, v, &field("port"), 1..=65535, "1 to 65535"),
                 None => Some(BGP_PORT),
             };
+            let import = policy_ref(&mut errors, &p.import, field("import"), &policies);
+            let export = policy_ref(&mut errors, &p.export, field("export"), &policies);
+            let route_reflector_client = match &p.route_reflector_client {
+                Some(rr) if *rr.get_ref() => {
+                    let ebgp = match (remote_as, local_as) {
+                        (Some(RemoteAs::Number(n)), Some(l)) => n != l,
+                        (Some(RemoteAs::External), _) => true,
+                        _ => false,
+                    };
+                    if ebgp {
+                        errors.at(
+                            Some(rr.span()),
+                            field("route-reflector-client"),
+                            "route reflection (RFC 4456) is for iBGP peers only: this peer is eBGP \
+                             (remote-as differs from local-as)",
+                        );
+                    }
+                    true
+                }
+                _ => false,
+            };
+            let add_path_send =
+                p.add_path_send.as_ref().and_then(|v| add_path_send(&mut errors, v, field("add-path-send")));
+            let max_prefix = p
+                .max_prefix
+                .as_ref()
+                .and_then(|v| max_prefix(&mut errors, v, field("max-prefix"), families.as_ref()));
             if let (
                 Some(address),
                 Some(remote_as),
@@ -510,6 +1437,14 @@ impl Config {
                     port,
                     send_hold_time,
                     extended_nexthop,
+                    import,
+                    export,
+                    route_reflector_client,
+                    next_hop_self: p.next_hop_self,
+                    soft_reconfiguration_inbound: p.soft_reconfiguration_inbound,
+                    add_path_send,
+                    add_path_receive: p.add_path_receive,
+                    max_prefix,
                 });
             }
         }
@@ -522,10 +1457,20 @@ impl Config {
             .api
             .map_or_else(|| PathBuf::from(DEFAULT_API_SOCKET), |a| PathBuf::from(a.socket.into_inner()));
 
-        match (router_id, local_as, listen_port, errors.list.is_empty()) {
-            (Some(router_id), Some(local_as), Some(listen_port), true) => {
-                Ok(Config { router_id, local_as, peers, originate, api_socket, listen_port })
-            }
+        // In the order of the file (tables are read by name).
+        errors.list.sort_by_key(|e| e.line.unwrap_or((usize::MAX, 0)));
+        match (router_id, local_as, listen_port, bgp, errors.list.is_empty()) {
+            (Some(router_id), Some(local_as), Some(listen_port), Some(bgp), true) => Ok(Config {
+                router_id,
+                local_as,
+                peers,
+                originate,
+                api_socket,
+                listen_port,
+                bgp,
+                prefix_lists,
+                policies,
+            }),
             _ => Err(ConfigErrors(errors.list)),
         }
     }
@@ -701,6 +1646,11 @@ mod example {
         let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.peers.len(), 3);
         assert_eq!(c.peers[2].multihop, Some(2));
+        // Under RFC 8212 (the default) every eBGP peer has an import policy.
+        assert!(c.bgp.ebgp_requires_policy);
+        assert!(c.peers.iter().all(|p| p.import.is_some()));
+        assert_eq!(c.peers[2].export.as_deref(), Some("to-upstream"));
+        assert_eq!(c.peers[2].max_prefix.as_ref().map(|m| m.restart_after), Some(Some(60)));
     }
 }
 
@@ -717,5 +1667,340 @@ mod gtsm {
         .unwrap_err();
         assert_eq!(e.0.len(), 1, "{e}");
         assert!(e.to_string().contains("peer[0].gtsm: gtsm and passive exclude each other"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod policy {
+    use super::*;
+    use mdc_bgp::attr::{AttrValue, PathAttribute};
+    use mdc_bgp::capability::AddPathMode;
+    use mdc_bgp::community::Communities;
+    use mdc_bgp::policy::Route;
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        Config::parse(Path::new("mdcd.toml"), text)
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        parse(text).unwrap_err().0.iter().map(ToString::to_string).collect()
+    }
+
+    const HEAD: &str = "router-id = \"192.0.2.1\"\nlocal-as = 65001\n";
+
+    const FULL: &str = r#"router-id = "192.0.2.1"
+local-as = 65001
+
+[bgp]
+ebgp-requires-policy = false
+always-compare-med = true
+missing-med-worst = true
+multipath-relax = true
+cluster-id = "192.0.2.10"
+[bgp.maximum-paths]
+ipv4-unicast = 4
+ipv6-unicast = 2
+
+[prefix-list.customers]
+prefixes = ["198.51.100.0/24 le 32", "2001:db8:100::/48"]
+
+[policy.from-upstream]
+default = "accept"
+[[policy.from-upstream.term]]
+name = "customers"
+match = { prefix-list = "customers", community = ["65000:100", "no-export"] }
+set = { local-pref = 200, community-add = ["65010:1"], community-remove = "65000:100" }
+action = "accept"
+[[policy.from-upstream.term]]
+match = { as-path-regex = "_65666_", as-path-length-min = 1, as-path-length-max = 10, family = "ipv4-unicast" }
+action = "reject"
+[[policy.from-upstream.term]]
+match = { next-hop = "192.0.2.0/24", peer = ["192.0.2.2", "2001:db8::/32"], origin-as = [65002, 65003], as-path-contains = 65002 }
+set = { med = 5, weight = 100, next-hop = "self", as-path-prepend = 2, large-community-replace = ["65001:1:2"], ext-community-add = ["rt:65000:100", "soo:192.0.2.1:7"] }
+
+[policy.to-upstream]
+[[policy.to-upstream.term]]
+match = { prefix = ["198.51.100.0/24", "203.0.113.0/24 ge 25 le 32"], large-community = "65001:1:2", ext-community = "rt:65000:100" }
+set = { as-path-prepend = { asn = 65001, count = 3 }, community-replace = [], ext-community-remove = ["soo:65000:1"] }
+action = "accept"
+
+[[peer]]
+address = "192.0.2.2"
+remote-as = 65002
+import = "from-upstream"
+export = "to-upstream"
+next-hop-self = true
+soft-reconfiguration-inbound = true
+add-path-send = "all"
+add-path-receive = true
+[peer.max-prefix]
+ipv4-unicast = 1000
+restart-after = 30
+
+[[peer]]
+address = "2001:db8::3"
+remote-as = "internal"
+families = ["ipv4-unicast", "ipv6-unicast"]
+route-reflector-client = true
+add-path-send = 4
+[peer.max-prefix]
+ipv4-unicast = 1000
+ipv6-unicast = 200
+warning-only = true
+"#;
+
+    #[test]
+    fn the_full_syntax_parses_to_the_expected_values() {
+        let c = parse(FULL).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.bgp,
+            BgpOptions {
+                ebgp_requires_policy: false,
+                always_compare_med: true,
+                missing_med_worst: true,
+                maximum_paths: MaximumPaths {
+                    default: 1,
+                    per_family: vec![(Family::IPV4_UNICAST, 4), (Family::IPV6_UNICAST, 2)],
+                },
+                multipath_relax: true,
+                cluster_id: Ipv4Addr::new(192, 0, 2, 10),
+            }
+        );
+        assert_eq!(c.bgp.maximum_paths.get(Family::L2VPN_EVPN), 1);
+        assert_eq!(c.prefix_lists["customers"].entries.len(), 2);
+
+        let up = &c.policies["from-upstream"];
+        assert_eq!((up.default, up.terms.len()), (Verdict::Accept, 3));
+        let t0 = &up.terms[0];
+        assert_eq!(t0.name.as_deref(), Some("customers"));
+        assert_eq!(t0.verdict, Some(Verdict::Accept));
+        assert_eq!(
+            t0.matches,
+            vec![
+                Match::PrefixList(vec![c.prefix_lists["customers"].clone()]),
+                Match::Community(vec![Community::new(65000, 100), Community::NO_EXPORT]),
+            ]
+        );
+        assert_eq!(
+            t0.sets,
+            vec![
+                SetAction::LocalPref(200),
+                SetAction::Community(ListSet::Remove(vec![Community::new(65000, 100)])),
+                SetAction::Community(ListSet::Add(vec![Community::new(65010, 1)])),
+            ],
+            "remove before add, whatever the order in the file"
+        );
+        let t1 = &up.terms[1];
+        assert_eq!(t1.verdict, Some(Verdict::Reject));
+        assert_eq!(t1.matches.len(), 3, "{:?}", t1.matches);
+        assert!(t1.matches.contains(&Match::AsPathLength { min: Some(1), max: Some(10) }));
+        assert!(t1.matches.contains(&Match::Family(vec![Family::IPV4_UNICAST])));
+        let t2 = &up.terms[2];
+        assert_eq!(t2.verdict, None);
+        assert_eq!(t2.matches.len(), 4);
+        assert!(t2.matches.contains(&Match::OriginAs(vec![65002, 65003])));
+        assert!(t2.matches.contains(&Match::AsPathContains(vec![65002])));
+        assert_eq!(
+            t2.sets,
+            vec![
+                SetAction::Med(5),
+                SetAction::Weight(100),
+                SetAction::NextHop(NextHopChange::SelfAddress),
+                SetAction::LargeCommunity(ListSet::Replace(vec!["65001:1:2".parse().unwrap()])),
+                SetAction::ExtCommunity(ListSet::Add(vec![
+                    "rt:65000:100".parse().unwrap(),
+                    "soo:192.0.2.1:7".parse().unwrap()
+                ])),
+                SetAction::AsPathPrepend(AsPathPrepend::new(None, 2).unwrap()),
+            ]
+        );
+        let down = &c.policies["to-upstream"];
+        assert_eq!(down.default, Verdict::Reject, "reject unless set");
+        assert!(down.depends_on_prefix());
+        assert_eq!(
+            down.terms[0].sets,
+            vec![
+                SetAction::Community(ListSet::Replace(vec![])),
+                SetAction::ExtCommunity(ListSet::Remove(vec!["soo:65000:1".parse().unwrap()])),
+                SetAction::AsPathPrepend(AsPathPrepend::new(Some(65001), 3).unwrap()),
+            ]
+        );
+
+        let p = &c.peers[0];
+        assert_eq!((p.import.as_deref(), p.export.as_deref()), (Some("from-upstream"), Some("to-upstream")));
+        assert!(p.next_hop_self && p.soft_reconfiguration_inbound && !p.route_reflector_client);
+        assert_eq!((p.add_path_send, p.add_path_receive), (Some(AddPathSend::All), true));
+        assert_eq!(
+            p.max_prefix,
+            Some(MaxPrefix {
+                limits: vec![(Family::IPV4_UNICAST, 1000)],
+                warning_only: false,
+                restart_after: Some(30)
+            })
+        );
+        assert_eq!(
+            p.add_path_capability(),
+            vec![AddPathFamily { family: Family::IPV4_UNICAST, mode: AddPathMode::BOTH }]
+        );
+        assert!(p.is_ebgp(c.local_as));
+        let q = &c.peers[1];
+        assert!(q.route_reflector_client && !q.is_ebgp(c.local_as));
+        assert_eq!((q.import.as_deref(), q.add_path_send), (None, Some(AddPathSend::Best(4))));
+        assert_eq!(q.add_path_capability().len(), 2);
+        assert!(q.add_path_capability().iter().all(|t| t.mode == AddPathMode::SEND));
+        assert_eq!(
+            q.max_prefix,
+            Some(MaxPrefix {
+                limits: vec![(Family::IPV4_UNICAST, 1000), (Family::IPV6_UNICAST, 200)],
+                warning_only: true,
+                restart_after: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_configured_policy_runs() {
+        let c = parse(FULL).unwrap();
+        let attrs =
+            vec![PathAttribute::new(AttrValue::Communities(Communities(vec![Community::new(65000, 100)])))];
+        let route = Route {
+            family: Family::IPV4_UNICAST,
+            prefix: Some("198.51.100.7/32".parse().unwrap()),
+            peer: Some("192.0.2.2".parse().unwrap()),
+            attributes: &attrs,
+            next_hop: None,
+            weight: 0,
+        };
+        let out = c.policies["from-upstream"].evaluate(&route, c.local_as);
+        assert_eq!((out.verdict, out.term), (Verdict::Accept, Some(0)));
+        let got: Vec<&AttrValue> = out.attributes(&route).iter().map(|a| &a.value).collect();
+        assert_eq!(
+            got,
+            vec![
+                &AttrValue::LocalPref(200),
+                &AttrValue::Communities(Communities(vec![Community::new(65010, 1)]))
+            ]
+        );
+    }
+
+    #[test]
+    fn defaults_without_bgp_table_and_peer_fields() {
+        let c = parse(&format!("{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 65002\n")).unwrap();
+        assert!(c.bgp.ebgp_requires_policy, "RFC 8212 by default");
+        assert_eq!(c.bgp.cluster_id, c.router_id, "cluster id defaults to the router id");
+        assert_eq!(c.bgp.maximum_paths.get(Family::IPV4_UNICAST), 1);
+        assert!(c.policies.is_empty() && c.prefix_lists.is_empty());
+        let p = &c.peers[0];
+        assert_eq!((p.import.clone(), p.export.clone(), p.max_prefix.clone()), (None, None, None));
+        assert!(!p.route_reflector_client && !p.next_hop_self && !p.soft_reconfiguration_inbound);
+        assert!(p.add_path_capability().is_empty());
+        let c = parse(&format!("{HEAD}[bgp]\nmaximum-paths = 8\n")).unwrap();
+        assert_eq!(c.bgp.maximum_paths.get(Family::IPV6_UNICAST), 8);
+        assert!(c.bgp.ebgp_requires_policy);
+    }
+
+    /// One file with one mistake of every kind: each is reported with its
+    /// place, its field and what is allowed.
+    #[test]
+    fn every_policy_error_names_place_and_field() {
+        let text = r#"router-id = "192.0.2.1"
+local-as = 65001
+[bgp]
+maximum-paths = 0
+cluster-id = "0.0.0.0"
+[prefix-list.bad]
+prefixes = ["10.0.0.0/33 le 24", "10.0.0.0/8 ge 24 le 16"]
+[prefix-list."no spaces"]
+prefixes = []
+[policy.p]
+default = "permit"
+[[policy.p.term]]
+match = { community = ["65000:100", "65000:x"], prefix-list = "nope", as-path-regex = "^(65001" }
+set = { as-path-prepend = 11, next-hop = "me", large-community-add = "1:2" }
+action = "allow"
+[[policy.p.term]]
+match = { as-path-length-min = 5, as-path-length-max = 2, ext-community = "rt:65000", family = [] }
+set = { local-pref = -1, as-path-prepend = { asn = 0, count = 1 } }
+[[peer]]
+address = "192.0.2.2"
+remote-as = 65002
+import = "undefined"
+route-reflector-client = true
+add-path-send = 1
+[peer.max-prefix]
+ipv4-unicast = 0
+ipv6-unicast = 10
+[[peer]]
+address = "192.0.2.3"
+remote-as = "internal"
+export = "p"
+[peer.max-prefix]
+warning-only = true
+restart-after = 30
+"#;
+        let e = errors(text);
+        let expect = [
+            "mdcd.toml:4:17: bgp.maximum-paths: 0 is out of range: 1 to 64 paths",
+            "mdcd.toml:5:14: bgp.cluster-id: expected a non-zero IPv4 address",
+            "mdcd.toml:7:13: prefix-list.bad.prefixes[0]: invalid prefix list entry \"10.0.0.0/33 le 24\": invalid prefix: IPv4 prefix length over 32",
+            "mdcd.toml:7:34: prefix-list.bad.prefixes[1]: invalid prefix list entry \"10.0.0.0/8 ge 24 le 16\": ge 24 is greater than le 16",
+            "mdcd.toml:8:1: prefix-list.no spaces.prefixes: needs at least one prefix",
+            "mdcd.toml:8:14: prefix-list.no spaces: invalid name",
+            "mdcd.toml:11:11: policy.p.default: invalid verdict \"permit\": expected \"accept\" or \"reject\"",
+            "mdcd.toml:13:37: policy.p.term[0].match.community[1]: invalid community \"65000:x\": value is not 0..65535; expected",
+            "mdcd.toml:13:63: policy.p.term[0].match.prefix-list: no prefix-list \"nope\" is defined (defined: bad, no spaces)",
+            "mdcd.toml:13:87: policy.p.term[0].match.as-path-regex: invalid AS path regular expression \"^(65001\": unclosed group;",
+            "mdcd.toml:14:27: policy.p.term[0].set.as-path-prepend: 11 is out of range: a count 1 to 10",
+            "mdcd.toml:14:42: policy.p.term[0].set.next-hop: invalid next hop \"me\": expected \"self\"",
+            "mdcd.toml:14:70: policy.p.term[0].set.large-community-add: invalid large community \"1:2\": expected global:local1:local2, e.g. \"65000:1:2\"",
+            "mdcd.toml:15:10: policy.p.term[0].action: invalid verdict \"allow\"",
+            "mdcd.toml:17:56: policy.p.term[1].match.as-path-length-max: 2 is less than as-path-length-min 5",
+            "mdcd.toml:17:75: policy.p.term[1].match.ext-community: invalid extended community \"rt:65000\": expected ADMIN:value; the forms are",
+            "mdcd.toml:17:96: policy.p.term[1].match.family: needs at least one value",
+            "mdcd.toml:18:22: policy.p.term[1].set.local-pref: -1 is out of range: 0 to 4294967295",
+            "mdcd.toml:18:52: policy.p.term[1].set.as-path-prepend.asn: 0 is out of range",
+            "mdcd.toml:22:10: peer[0].import: no policy \"undefined\" is defined (defined: p)",
+            "mdcd.toml:23:26: peer[0].route-reflector-client: route reflection (RFC 4456) is for iBGP peers only",
+            "mdcd.toml:24:17: peer[0].add-path-send: expected \"all\" or the number of best paths",
+            "mdcd.toml:26:16: peer[0].max-prefix.ipv4-unicast: 0 is out of range: 1 to 4294967295 prefixes",
+            "mdcd.toml:27:16: peer[0].max-prefix.ipv6-unicast: the peer does not carry ipv6-unicast (families: ipv4-unicast)",
+            "mdcd.toml:32:1: peer[1].max-prefix: needs a limit for at least one family",
+            "mdcd.toml:34:17: peer[1].max-prefix.restart-after: has no effect with warning-only",
+        ];
+        assert_eq!(e.len(), expect.len(), "{e:#?}");
+        // In the order of the file.
+        for (got, want) in e.iter().zip(expect) {
+            assert!(got.starts_with(want), "got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_match_and_set_keys_name_the_key_and_the_allowed_ones() {
+        let e =
+            errors(&format!("{HEAD}[policy.p]\n[[policy.p.term]]\nmatch = {{ comunity = \"65000:1\" }}\n"));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:5:11:"), "{}", e[0]);
+        assert!(e[0].contains("unknown field `comunity`") && e[0].contains("`community`"), "{}", e[0]);
+        assert!(e[0].contains("`as-path-regex`"), "lists the allowed keys: {}", e[0]);
+
+        let e = errors(&format!("{HEAD}[policy.p]\n[[policy.p.term]]\nset = {{ localpref = 1 }}\n"));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].contains("unknown field `localpref`") && e[0].contains("`local-pref`"), "{}", e[0]);
+
+        let e = errors(&format!(
+            "{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 1\n[peer.max-prefix]\nipv4 = 1\n"
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:7:1:") && e[0].contains("`ipv4-unicast`"), "{}", e[0]);
+    }
+
+    #[test]
+    fn a_bad_file_changes_nothing() {
+        // Config::parse returns either a whole Config or only errors: a
+        // reload with one bad policy keeps the running configuration.
+        let bad = format!(
+            "{HEAD}[policy.p]\ndefault = \"maybe\"\n[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 2\n"
+        );
+        assert!(parse(&bad).is_err());
     }
 }

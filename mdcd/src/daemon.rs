@@ -2,19 +2,23 @@
 //! an orderly shutdown (Cease/2 with a message to every peer) on SIGTERM or
 //! SIGINT.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use mdc_bgp::attr::{AttrValue, NextHop};
 use mdc_bgp::capability::ExtendedNextHop;
 use mdc_bgp::family::Family;
 use mdc_bgp::fsm::RemoteAs as FsmRemoteAs;
 use mdc_bgp::nlri::{Nlri, Prefix};
+use mdc_bgp::policy::{Policy, RibPolicy};
+use mdc_bgp::rib::{AddPathSend, MaxPrefix as RibMaxPrefix, PathView, PeerPolicy, RibConfig, RoutePolicy};
 use mdc_bgp::speaker::socket::TransportOptions;
 use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig};
 use tracing::{info, warn};
 
-use crate::api::{self, NeighborView, RouteView, StateSource};
+use crate::api::{self, NeighborView, RouteFilter, RouteView, StateSource};
 use crate::config::{Config, PeerAddress, PeerConfig, RemoteAs};
 
 /// Start the speaker and its peers, serve the API, and run until SIGTERM or
@@ -25,18 +29,26 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     let listen = vec![SocketAddr::new(IpAddr::from([0u16; 8]), config.listen_port)];
     let mut speaker_config = SpeakerConfig::new(config.router_id, config.local_as);
     speaker_config.listen = listen;
+    speaker_config.rib = rib_config(&config);
     let speaker = Speaker::start(speaker_config)?;
     info!(router_id = %config.router_id, local_as = config.local_as, "mdcd started");
+    let mut policies = Policies::new(&config, None);
 
     for peer in &config.peers {
-        match (&peer.address, peer_settings(&speaker, peer, config.local_as)) {
+        match (&peer.address, peer_settings(&speaker, peer, config.local_as, &policies)) {
             (_, Some(settings)) => {
                 if let Err(e) = speaker.add_peer(settings).await {
                     warn!(peer = %peer.address, "cannot add peer: {e}");
                 }
             }
             (PeerAddress::Interface(ifname), None) => {
-                tokio::spawn(unnumbered_peer(speaker.clone(), peer.clone(), ifname.clone(), config.local_as));
+                tokio::spawn(unnumbered_peer(
+                    speaker.clone(),
+                    peer.clone(),
+                    ifname.clone(),
+                    config.local_as,
+                    policies.clone(),
+                ));
             }
             (PeerAddress::Ip(_), None) => {}
         }
@@ -53,7 +65,7 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut originated = config.originate.clone();
+    let mut running = config.clone();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {
@@ -64,7 +76,7 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
                 info!("SIGTERM");
                 break;
             }
-            _ = hup.recv() => originated = reload(&speaker, &path, &config, originated),
+            _ = hup.recv() => reload(&speaker, &path, &mut running, &mut policies).await,
         }
     }
     api_task.abort();
@@ -76,26 +88,55 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     Ok(())
 }
 
-/// SIGHUP: apply the originated prefixes of a valid new file; report an
-/// invalid one and keep everything as it is. Returns what is originated now.
-fn reload(
-    speaker: &Speaker,
-    path: &std::path::Path,
-    running: &Config,
-    originated: Vec<Prefix>,
-) -> Vec<Prefix> {
+/// SIGHUP: apply a valid new file's originated prefixes, policies, peer
+/// policy options and `[bgp]` options (policy changes with a soft reset: the
+/// sessions stay up); report an invalid file and keep everything as it is.
+async fn reload(speaker: &Speaker, path: &std::path::Path, running: &mut Config, policies: &mut Policies) {
     let new = match Config::load(path) {
         Ok(c) => c,
         Err(errors) => {
             for e in &errors.0 {
                 warn!("reload rejected: {e}");
             }
-            return originated;
+            return;
         }
     };
-    if new.peers != running.peers || new.router_id != running.router_id || new.local_as != running.local_as {
-        warn!("reload: only `originate` is applied at run time; restart mdcd for peer or identity changes");
+    let sessions = |c: &Config| c.peers.iter().map(session_part).collect::<Vec<_>>();
+    if sessions(&new) != sessions(running)
+        || new.router_id != running.router_id
+        || new.local_as != running.local_as
+    {
+        warn!(
+            "reload: peers' session settings, router-id and local-as need a restart of mdcd; \
+             originate, policies, [bgp] and the peers' policy options are applied now"
+        );
     }
+    if new.bgp != running.bgp {
+        info!("reload: [bgp] options changed: deciding every route again");
+        if let Err(e) = speaker.set_rib_config(rib_config(&new)) {
+            warn!("reload: {e}");
+        }
+    }
+    let fresh = Policies::new(&new, Some(policies));
+    for peer in &new.peers {
+        let Some(old) = running.peers.iter().find(|p| p.address == peer.address) else { continue };
+        let ip = match &peer.address {
+            PeerAddress::Ip(ip) => *ip,
+            // Unnumbered: policies apply from the next start.
+            PeerAddress::Interface(_) => continue,
+        };
+        let changed_names = old.import != peer.import || old.export != peer.export;
+        let changed_policy =
+            [&peer.import, &peer.export].into_iter().flatten().any(|name| !fresh.same_as(policies, name));
+        if changed_names || changed_policy || rib_options(old) != rib_options(peer) {
+            info!(peer = %ip, "reload: policies changed: soft reset");
+            if let Err(e) = speaker.set_peer_policy(ip, peer_policy(peer, ip, &fresh)).await {
+                warn!(peer = %ip, "reload: {e}");
+            }
+        }
+    }
+    *policies = fresh;
+    let originated = std::mem::take(&mut running.originate);
     for p in new.originate.iter().filter(|p| !originated.contains(p)) {
         match speaker.originate(Route::new(*p)) {
             Ok(()) => info!(prefix = %p, "reload: originating"),
@@ -109,7 +150,100 @@ fn reload(
             Err(e) => warn!(prefix = %p, "reload: cannot withdraw: {e}"),
         }
     }
-    new.originate
+    *running = new;
+}
+
+/// The decision process options of `[bgp]`.
+fn rib_config(config: &Config) -> RibConfig {
+    let b = &config.bgp;
+    let mut r = RibConfig::new(config.local_as, config.router_id);
+    r.cluster_id = b.cluster_id;
+    r.ebgp_requires_policy = b.ebgp_requires_policy;
+    r.decision.always_compare_med = b.always_compare_med;
+    r.decision.missing_med_worst = b.missing_med_worst;
+    r.maximum_paths = usize::from(b.maximum_paths.default);
+    r.maximum_paths_by_family =
+        b.maximum_paths.per_family.iter().map(|(f, n)| (*f, usize::from(*n))).collect();
+    r.multipath_relax = b.multipath_relax;
+    r
+}
+
+/// A peer's settings without what a reload applies at run time.
+fn session_part(p: &PeerConfig) -> PeerConfig {
+    let mut p = p.clone();
+    p.import = None;
+    p.export = None;
+    p.route_reflector_client = false;
+    p.next_hop_self = false;
+    p.soft_reconfiguration_inbound = false;
+    p.max_prefix = None;
+    p.add_path_send = None;
+    p
+}
+
+/// The policy options a reload applies to a peer.
+fn rib_options(p: &PeerConfig) -> impl PartialEq {
+    (
+        p.route_reflector_client,
+        p.next_hop_self,
+        p.soft_reconfiguration_inbound,
+        p.max_prefix.clone(),
+        p.add_path_send,
+    )
+}
+
+/// The configured policies as the RIB runs them, by name. A policy whose
+/// definition did not change across a reload keeps its `Arc`, so the RIB
+/// sees it as unchanged and does not soft-reset.
+#[derive(Clone, Default)]
+struct Policies {
+    by_name: BTreeMap<String, (Arc<Policy>, Arc<dyn RoutePolicy>)>,
+}
+
+impl Policies {
+    fn new(config: &Config, old: Option<&Policies>) -> Policies {
+        let mut by_name = BTreeMap::new();
+        for (name, policy) in &config.policies {
+            let kept = old.and_then(|o| o.by_name.get(name)).filter(|(p, _)| **p == **policy).cloned();
+            let entry = kept.unwrap_or_else(|| {
+                let run: Arc<dyn RoutePolicy> = Arc::new(RibPolicy::new(Arc::clone(policy), config.local_as));
+                (Arc::clone(policy), run)
+            });
+            by_name.insert(name.clone(), entry);
+        }
+        Policies { by_name }
+    }
+
+    fn get(&self, name: Option<&String>) -> Option<Arc<dyn RoutePolicy>> {
+        name.and_then(|n| self.by_name.get(n)).map(|(_, r)| Arc::clone(r))
+    }
+
+    /// `name` runs the same policy object here as in `other`.
+    fn same_as(&self, other: &Policies, name: &str) -> bool {
+        match (self.by_name.get(name), other.by_name.get(name)) {
+            (Some((_, a)), Some((_, b))) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// What the RIB needs of a configured peer.
+fn peer_policy(peer: &PeerConfig, ip: IpAddr, policies: &Policies) -> PeerPolicy {
+    let mut p = PeerPolicy::new(ip);
+    p.import = policies.get(peer.import.as_ref());
+    p.export = policies.get(peer.export.as_ref());
+    p.route_reflector_client = peer.route_reflector_client;
+    p.next_hop_self = peer.next_hop_self;
+    p.soft_reconfiguration_inbound = peer.soft_reconfiguration_inbound;
+    p.max_prefix = peer
+        .max_prefix
+        .as_ref()
+        .map(|m| RibMaxPrefix { limits: m.limits.clone(), warning_only: m.warning_only });
+    p.add_path_send = peer.add_path_send.map(|a| match a {
+        crate::config::AddPathSend::All => AddPathSend::All,
+        crate::config::AddPathSend::Best(n) => AddPathSend::Best(usize::from(n)),
+    });
+    p
 }
 
 /// The speaker's settings for one configured peer.
@@ -117,6 +251,7 @@ fn peer_settings(
     speaker: &Speaker,
     peer: &PeerConfig,
     local_as: u32,
+    policies: &Policies,
 ) -> Option<mdc_bgp::speaker::PeerSettings> {
     let PeerAddress::Ip(ip) = &peer.address else { return None };
     let remote_as = match peer.remote_as {
@@ -145,6 +280,10 @@ fn peer_settings(
     if peer.families.contains(&Family::L2VPN_EVPN) {
         s.config.family_codecs.push(mdc_evpn::family_codec());
     }
+    s.config.add_path = peer.add_path_capability();
+    s.policy = peer_policy(peer, *ip, policies);
+    s.max_prefix_restart =
+        peer.max_prefix.as_ref().and_then(|m| m.restart_after).map(|t| Duration::from_secs(u64::from(t)));
     s.transport = TransportOptions {
         md5_key: peer.password.as_ref().map(|p| p.as_bytes().to_vec()),
         ttl: peer.multihop.or(if external { Some(1) } else { None }),
@@ -158,7 +297,13 @@ fn peer_settings(
 /// An unnumbered peer: advertise ourselves on the interface, wait for the
 /// neighbour's router advertisement, then peer with its link-local address
 /// (IPv4 routes with RFC 8950 next hops).
-async fn unnumbered_peer(speaker: Speaker, peer: PeerConfig, ifname: String, local_as: u32) {
+async fn unnumbered_peer(
+    speaker: Speaker,
+    peer: PeerConfig,
+    ifname: String,
+    local_as: u32,
+    policies: Policies,
+) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let name = ifname.clone();
     std::thread::spawn(move || crate::unnumbered::run(name, tx));
@@ -174,7 +319,7 @@ async fn unnumbered_peer(speaker: Speaker, peer: PeerConfig, ifname: String, loc
     info!(interface = %ifname, neighbour = %ll, "unnumbered peer found");
     let mut with_ip = peer.clone();
     with_ip.address = PeerAddress::Ip(IpAddr::V6(ll));
-    let Some(mut s) = peer_settings(&speaker, &with_ip, local_as) else { return };
+    let Some(mut s) = peer_settings(&speaker, &with_ip, local_as, &policies) else { return };
     s.remote = SocketAddr::V6(std::net::SocketAddrV6::new(ll, peer.port, 0, ifindex));
     s.transport.interface = Some(ifname.clone());
     if peer.families.contains(&Family::IPV4_UNICAST) {
@@ -211,6 +356,7 @@ impl StateSource for SpeakerState {
                     state: format!("{:?}", p.state),
                     state_secs: p.uptime.map_or(0, |d| d.as_secs()),
                     prefixes_received: p.prefixes_received.iter().map(|(_, n)| *n as u64).sum(),
+                    prefixes_advertised: p.prefixes_advertised.iter().map(|(_, n)| *n as u64).sum(),
                     messages_received: p.messages_in,
                     messages_sent: p.messages_out,
                     capabilities: p
@@ -224,39 +370,28 @@ impl StateSource for SpeakerState {
             .collect()
     }
 
-    async fn routes(&self, family: Option<&str>) -> Vec<RouteView> {
-        let families: Vec<Family> = match family {
-            Some("ipv4-unicast") => vec![Family::IPV4_UNICAST],
-            Some("ipv6-unicast") => vec![Family::IPV6_UNICAST],
-            Some(_) => vec![],
-            None => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
-        };
+    async fn routes(&self, filter: &RouteFilter) -> Vec<RouteView> {
         let mut out = Vec::new();
-        for prefix in &self.config.originate {
-            let fam =
-                if prefix.afi() == mdc_bgp::Afi::IPV6 { Family::IPV6_UNICAST } else { Family::IPV4_UNICAST };
-            if families.contains(&fam) {
-                out.push(RouteView {
-                    family: fam.to_string(),
-                    prefix: prefix.to_string(),
-                    path_id: None,
-                    peer: None,
-                    next_hop: "self".into(),
-                    as_path: String::new(),
-                    origin: "IGP".into(),
-                    med: None,
-                    local_pref: None,
-                    communities: vec![],
-                    stale: false,
-                });
-            }
-        }
-        let peers = self.speaker.peers().await.unwrap_or_default();
-        for p in peers {
-            for fam in &families {
-                let routes = self.speaker.received_routes(p.address.ip(), *fam).await.unwrap_or_default();
-                for r in routes {
-                    out.push(route_view(*fam, &p.address.ip().to_string(), &r));
+        for family in &filter.families {
+            let routes = self.speaker.routes(*family).await.unwrap_or_default();
+            for r in routes {
+                let inside = match &filter.prefix {
+                    None => true,
+                    Some(p) if filter.longer_prefixes => prefix_contains(p, &r.prefix),
+                    Some(p) => *p == r.prefix,
+                };
+                if !inside {
+                    continue;
+                }
+                for path in &r.paths {
+                    if filter.peer.is_some_and(|want| want != path.from) {
+                        continue;
+                    }
+                    let v = route_view(*family, &r.prefix, path);
+                    if filter.community.as_ref().is_some_and(|c| !v.communities.contains(c)) {
+                        continue;
+                    }
+                    out.push(v);
                 }
             }
         }
@@ -264,34 +399,62 @@ impl StateSource for SpeakerState {
     }
 }
 
-fn route_view(family: Family, peer: &str, r: &mdc_bgp::speaker::ReceivedRoute) -> RouteView {
+/// `inner` lies inside `outer` (or is it).
+fn prefix_contains(outer: &Prefix, inner: &Prefix) -> bool {
+    match (outer, inner) {
+        (Prefix::V4(o), Prefix::V4(i)) => o.contains(i),
+        (Prefix::V6(o), Prefix::V6(i)) => o.contains(i),
+        _ => false,
+    }
+}
+
+fn route_view(family: Family, prefix: &Prefix, p: &PathView) -> RouteView {
+    let attrs = &p.path.attrs;
     let mut v = RouteView {
         family: family.to_string(),
-        prefix: r.nlri.prefix.to_string(),
-        path_id: r.nlri.path_id,
-        peer: Some(peer.to_string()),
-        next_hop: match &r.next_hop {
+        prefix: prefix.to_string(),
+        path_id: (p.path.path_id != 0).then_some(p.path.path_id),
+        peer: p.from.map(|a| a.to_string()),
+        next_hop: match attrs.next_hop() {
             Some(NextHop::V4(a)) => a.to_string(),
             Some(NextHop::V6 { global, .. }) => global.to_string(),
             Some(other) => other.to_string(),
-            None => String::new(),
+            None => "self".into(),
         },
-        as_path: String::new(),
-        origin: String::new(),
-        med: None,
-        local_pref: None,
-        communities: vec![],
-        stale: r.stale,
+        origin: "IGP".into(),
+        stale: p.path.stale,
+        best: p.best,
+        multipath: p.multipath,
+        lost: p.lost.map(|r| r.to_string()),
+        weight: attrs.weight(),
+        ..RouteView::default()
     };
-    for a in r.attributes.list() {
+    for a in attrs.list() {
         match &a.value {
             AttrValue::Origin(o) => v.origin = o.to_string(),
-            AttrValue::AsPath(p) => v.as_path = p.to_string(),
+            AttrValue::AsPath(path) => v.as_path = path.to_string(),
             AttrValue::MultiExitDisc(m) => v.med = Some(*m),
             AttrValue::LocalPref(l) => v.local_pref = Some(*l),
             AttrValue::Communities(c) => v.communities.extend(c.0.iter().map(ToString::to_string)),
             AttrValue::LargeCommunities(c) => v.communities.extend(c.0.iter().map(ToString::to_string)),
-            _ => {}
+            AttrValue::OriginatorId(o) => v.originator_id = Some(o.to_string()),
+            AttrValue::ClusterList(c) => v.cluster_list = c.iter().map(ToString::to_string).collect(),
+            AttrValue::AtomicAggregate => v.other_attributes.push("ATOMIC_AGGREGATE".into()),
+            AttrValue::Aggregator(ag) => {
+                v.other_attributes.push(format!("AGGREGATOR {} {}", ag.asn, ag.address))
+            }
+            AttrValue::ExtendedCommunities(c) => {
+                let list: Vec<String> = c.0.iter().map(ToString::to_string).collect();
+                v.other_attributes.push(format!("extended communities {}", list.join(" ")));
+            }
+            AttrValue::Otc(asn) => v.other_attributes.push(format!("OTC {asn}")),
+            AttrValue::Unknown { code, value } => v.other_attributes.push(format!(
+                "unknown attribute {code} (flags 0x{:02x}, {} bytes{})",
+                a.flags,
+                value.len(),
+                if a.flags & mdc_bgp::attr::flag::PARTIAL != 0 { ", partial" } else { "" }
+            )),
+            other => v.other_attributes.push(format!("attribute {}", other.code())),
         }
     }
     v

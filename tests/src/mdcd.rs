@@ -34,8 +34,20 @@ pub struct Mdcd {
     bins: MdcdBinaries,
     config: std::sync::Mutex<BgpConfig>,
     /// Extra `key = value` lines for one `[[peer]]` table.
-    peer_options: Vec<(IpAddr, String)>,
+    peer_options: std::sync::Mutex<Vec<(IpAddr, String)>>,
+    /// Lines of the `[bgp]` table besides the default
+    /// `ebgp-requires-policy = false`.
+    bgp_options: std::sync::Mutex<Vec<String>>,
     child: Option<Child>,
+}
+
+/// The `[bgp]` line the harness writes unless a test sets the key itself:
+/// the tests written before RFC 8212 was honoured exchange routes with eBGP
+/// peers without policies.
+const DEFAULT_BGP_OPTION: &str = "ebgp-requires-policy = false";
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Mdcd {
@@ -53,7 +65,8 @@ impl Mdcd {
             dir,
             bins,
             config: std::sync::Mutex::new(config),
-            peer_options: Vec::new(),
+            peer_options: std::sync::Mutex::new(Vec::new()),
+            bgp_options: std::sync::Mutex::new(Vec::new()),
             child: None,
         })
     }
@@ -68,11 +81,30 @@ impl Mdcd {
     /// Add a `key = value` line to the `[[peer]]` table of `address` (for
     /// options [`BgpConfig`] does not cover, e.g. `send-hold-time = 5`);
     /// before [`Mdcd::start`]. Panics on a malformed address (test input).
-    pub fn peer_option(mut self, address: &str, line: &str) -> Self {
+    pub fn peer_option(self, address: &str, line: &str) -> Self {
         match address.parse() {
-            Ok(a) => self.peer_options.push((a, line.to_string())),
+            Ok(a) => lock(&self.peer_options).push((a, line.to_string())),
             Err(_) => panic!("bad peer address {address:?}"),
         }
+        self
+    }
+
+    /// Add a `key = value` line to the `[bgp]` table (e.g.
+    /// `cluster-id = "192.0.2.10"`); before [`Mdcd::start`]. The harness
+    /// writes `ebgp-requires-policy = false` unless a line sets that key.
+    pub fn bgp_option(self, line: &str) -> Self {
+        lock(&self.bgp_options).push(line.to_string());
+        self
+    }
+
+    /// Append TOML (e.g. `[policy.NAME]` and `[prefix-list.NAME]` tables)
+    /// to the end of the config; before [`Mdcd::start`]. The same as
+    /// [`BgpConfig::extra`].
+    pub fn extra_config(self, text: &str) -> Self {
+        let mut c = lock(&self.config);
+        c.extra.push_str(text);
+        c.extra.push('\n');
+        drop(c);
         self
     }
 
@@ -82,12 +114,22 @@ impl Mdcd {
 
     /// The generated `mdcd.toml`.
     pub fn config_text(&self) -> String {
-        let c = self.config.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let c = lock(&self.config).clone();
         let c = &c;
+        let peer_options = lock(&self.peer_options).clone();
+        let bgp_options = lock(&self.bgp_options).clone();
         let mut s = String::new();
         let _ = writeln!(s, "router-id = \"{}\"\nlocal-as = {}", c.router_id, c.asn);
         let nets: Vec<String> = c.networks.iter().map(|p| format!("\"{p}\"")).collect();
         let _ = writeln!(s, "originate = [{}]", nets.join(", "));
+        s.push_str("\n[bgp]\n");
+        let key = |line: &str| line.split('=').next().unwrap_or_default().trim().to_string();
+        if !bgp_options.iter().any(|l| key(l) == key(DEFAULT_BGP_OPTION)) {
+            let _ = writeln!(s, "{DEFAULT_BGP_OPTION}");
+        }
+        for line in &bgp_options {
+            let _ = writeln!(s, "{line}");
+        }
         for n in &c.neighbors {
             let _ = writeln!(s, "\n[[peer]]\naddress = \"{}\"\nremote-as = {}", n.address, n.remote_as);
             let _ = writeln!(s, "hold-time = {}\nconnect-retry = 1", c.hold_time);
@@ -114,7 +156,7 @@ impl Mdcd {
             if let Some(l) = n.local_address {
                 let _ = writeln!(s, "local-address = \"{l}\"");
             }
-            for (_, line) in self.peer_options.iter().filter(|(a, _)| *a == n.address) {
+            for (_, line) in peer_options.iter().filter(|(a, _)| *a == n.address) {
                 let _ = writeln!(s, "{line}");
             }
         }
@@ -154,6 +196,39 @@ impl Mdcd {
         serde_json::from_str(&out).map_err(|e| Error::msg(format!("mdcctl gave no JSON ({e}): {out}")))
     }
 
+    /// `mdcctl --json show routes <family>`: the list of paths (one object
+    /// per path: family, prefix, path_id, peer, next_hop, as_path, origin,
+    /// med, local_pref, communities, stale, best, multipath, lost).
+    pub fn routes_json(&self, family: Family) -> Result<Vec<serde_json::Value>> {
+        let fam = match family {
+            Family::Ipv4Unicast => "ipv4",
+            Family::Ipv6Unicast => "ipv6",
+        };
+        let v = self.mdcctl(&["show", "routes", fam])?;
+        v.get("routes")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .ok_or_else(|| Error::msg(format!("mdcctl show routes: no \"routes\" list in {v}")))
+    }
+
+    /// `mdcctl --json show neighbors`: one object per neighbor (address,
+    /// remote_as, state, state_secs, prefixes_received, ...).
+    pub fn neighbors_json(&self) -> Result<Vec<serde_json::Value>> {
+        let v = self.mdcctl(&["show", "neighbors"])?;
+        v.get("neighbors")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .ok_or_else(|| Error::msg(format!("mdcctl show neighbors: no \"neighbors\" list in {v}")))
+    }
+
+    /// The `mdcctl --json show neighbors` object of `address`.
+    pub fn neighbor_json(&self, address: &str) -> Result<serde_json::Value> {
+        self.neighbors_json()?
+            .into_iter()
+            .find(|n| n.get("address").and_then(serde_json::Value::as_str) == Some(address))
+            .ok_or_else(|| Error::msg(format!("mdcctl show neighbors: no neighbor {address}")))
+    }
+
     /// `mdcctl show neighbors` as a table (for logs).
     pub fn neighbors_table(&self) -> Result<String> {
         let socket = self.socket();
@@ -166,13 +241,37 @@ impl Mdcd {
         ])
     }
 
-    /// Change the config, rewrite mdcd.toml and make mdcd re-read it.
-    fn reconfigure(&self, change: impl FnOnce(&mut BgpConfig)) -> Result<()> {
-        change(&mut self.config.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    /// Change the config, rewrite mdcd.toml and make mdcd re-read it
+    /// (SIGHUP).
+    pub fn reconfigure(&self, change: impl FnOnce(&mut BgpConfig)) -> Result<()> {
+        change(&mut lock(&self.config));
+        self.reload()
+    }
+
+    /// Replace the extra `key = value` lines of the `[[peer]]` table of
+    /// `address` (those of [`Mdcd::peer_option`]) for the next
+    /// [`Mdcd::reconfigure`] / [`Mdcd::reload`] or start.
+    pub fn set_peer_options(&self, address: &str, lines: &[&str]) -> Result<()> {
+        let a: IpAddr = address.parse().map_err(|_| Error::msg(format!("bad peer address {address:?}")))?;
+        let mut opts = lock(&self.peer_options);
+        opts.retain(|(x, _)| *x != a);
+        opts.extend(lines.iter().map(|l| (a, l.to_string())));
+        Ok(())
+    }
+
+    /// Rewrite mdcd.toml from the current settings and send SIGHUP.
+    pub fn reload(&self) -> Result<()> {
         let conf = self.dir.join("mdcd.toml");
         fs::write(&conf, self.config_text()).map_err(|e| Error::msg(format!("{}: {e}", conf.display())))?;
         let pid = self.child.as_ref().map(Child::id).ok_or_else(|| Error::msg("mdcd is not running"))?;
         run(&["kill", "-HUP", &pid.to_string()]).map(|_| ())
+    }
+
+    /// Stop mdcd (Cease/2 to every peer) and start it again from the
+    /// current settings.
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        self.start()
     }
 
     /// mdcd's process id while it runs.
@@ -235,8 +334,8 @@ impl BgpPeer for Mdcd {
             }
             route.local = r.get("peer").is_none_or(|p| p.is_null());
             route.stale = r.get("stale").and_then(|x| x.as_bool()).unwrap_or(false);
-            // mdcd has no best path yet (RIB issue): the only path is best.
-            route.best = true;
+            // Before the RIB, mdcd listed no `best`: its only path was best.
+            route.best = r.get("best").and_then(serde_json::Value::as_bool).unwrap_or(true);
             out.push(route);
         }
         Ok(out)

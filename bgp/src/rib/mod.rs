@@ -143,6 +143,18 @@ pub struct PeerPolicy {
     /// route refresh from the peer.
     pub soft_reconfiguration_inbound: bool,
     pub max_prefix: Option<MaxPrefix>,
+    /// Which paths to send when ADD-PATH send was negotiated (RFC 7911);
+    /// `None`: the best path only.
+    pub add_path_send: Option<AddPathSend>,
+}
+
+/// Which paths an ADD-PATH peer gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPathSend {
+    /// Every path (FRR `addpath-tx-all-paths`).
+    All,
+    /// The best N (FRR `addpath-tx-best-selected N`).
+    Best(usize),
 }
 
 impl PeerPolicy {
@@ -155,6 +167,7 @@ impl PeerPolicy {
             export: None,
             soft_reconfiguration_inbound: false,
             max_prefix: None,
+            add_path_send: None,
         }
     }
 }
@@ -190,6 +203,9 @@ pub enum Output {
     RequestRefresh { peer: PeerId, family: Family },
 }
 
+/// Per slot, the ADD-PATH identifiers a peer holds and their attributes.
+type HeldPaths = FxHashMap<u32, Vec<(u32, Arc<Attrs>)>>;
+
 #[derive(Debug)]
 struct Peer {
     policy: PeerPolicy,
@@ -203,6 +219,9 @@ struct Peer {
     pre_policy: FxHashMap<(Family, Prefix, u32), Arc<Attrs>>,
     /// Adj-RIB-Out: per family, one bit per slot.
     advertised: FxHashMap<Family, BitSet>,
+    /// Adj-RIB-Out of an ADD-PATH peer: per family and slot, the path
+    /// identifiers it holds and what they were sent with.
+    advertised_paths: FxHashMap<Family, HeldPaths>,
     over_limit: FxHashSet<Family>,
 }
 
@@ -447,6 +466,7 @@ impl Rib {
             counts: FxHashMap::default(),
             pre_policy: FxHashMap::default(),
             advertised: FxHashMap::default(),
+            advertised_paths: FxHashMap::default(),
             over_limit: FxHashSet::default(),
         };
         let id = self.peers.len();
@@ -476,6 +496,7 @@ impl Rib {
         let p = &*p;
         let import_changed = !same(&old.import, &p.policy.import) || old.max_prefix != p.policy.max_prefix;
         let export_changed = !same(&old.export, &p.policy.export)
+            || old.add_path_send != p.policy.add_path_send
             || old.next_hop_self != p.policy.next_hop_self
             || old.route_reflector_client != p.policy.route_reflector_client;
         if old.route_reflector_client != p.policy.route_reflector_client {
@@ -496,6 +517,7 @@ impl Rib {
         p.router_id = session.negotiated.peer_id;
         p.ebgp = !session.negotiated.internal;
         p.advertised.clear();
+        p.advertised_paths.clear();
         p.over_limit.clear();
         let families = session.negotiated.families.clone();
         p.session = Some(session);
@@ -515,6 +537,7 @@ impl Rib {
         let Some(p) = self.peer_mut(id) else { return };
         p.session = None;
         p.advertised.clear();
+        p.advertised_paths.clear();
         let stale: Vec<Family> = stale.to_vec();
         self.drop_paths(id, None, |f| !stale.contains(&f));
         for f in stale {
@@ -578,9 +601,8 @@ impl Rib {
                 let n = s.paths.len();
                 s.paths.retain(|p| !(p.peer == id && pred(p)));
                 removed += n - s.paths.len();
-                if s.paths.first().map(Path::identity) != before {
-                    table.mark_dirty(i);
-                }
+                let best_changed = s.paths.first().map(Path::identity) != before;
+                table.mark_dirty(i, best_changed);
             }
             if let Some(p) = self.peer_mut(id)
                 && let Some(c) = p.counts.get_mut(&f)
@@ -723,23 +745,25 @@ impl Rib {
         let i = table.slot_for(prefix);
         let Some(slot) = table.slot_mut(i) else { return };
         let before = slot.paths.first().map(Path::identity);
-        let existed = match slot.paths.iter().position(|p| p.peer == id && p.path_id == path_id) {
-            Some(at) => {
-                slot.paths.remove(at);
-                true
-            }
-            None => false,
+        let old = slot
+            .paths
+            .iter()
+            .position(|p| p.peer == id && p.path_id == path_id)
+            .map(|at| slot.paths.remove(at));
+        let existed = old.is_some();
+        let tx_id = match old {
+            Some(p) => p.tx_id,
+            None => (1..).find(|n| slot.paths.iter().all(|p| p.tx_id != *n)).unwrap_or(u32::MAX),
         };
-        let path = Path { attrs, peer: id, path_id, stale: false };
+        let path = Path { attrs, peer: id, path_id, tx_id, stale: false };
         let at = slot
             .paths
             .iter()
             .position(|q| compare(&self.config, &self.peers, &path, q).0 == Ordering::Greater)
             .unwrap_or(slot.paths.len());
         slot.paths.insert(at, path);
-        if slot.paths.first().map(Path::identity) != before {
-            table.mark_dirty(i);
-        }
+        let best_changed = slot.paths.first().map(Path::identity) != before;
+        table.mark_dirty(i, best_changed);
         if !existed && let Some(p) = self.peer_mut(id) {
             *p.counts.entry(family).or_default() += 1;
         }
@@ -762,9 +786,7 @@ impl Rib {
         let Some(slot) = table.slot_mut(i) else { return };
         let Some(at) = slot.paths.iter().position(|p| p.peer == id && p.path_id == path_id) else { return };
         slot.paths.remove(at);
-        if at == 0 {
-            table.mark_dirty(i);
-        }
+        table.mark_dirty(i, at == 0);
         if let Some(p) = self.peer_mut(id)
             && let Some(c) = p.counts.get_mut(&family)
         {
@@ -788,9 +810,8 @@ impl Rib {
             sorted.insert(at, p);
         }
         slot.paths = sorted;
-        if slot.paths.first().map(Path::identity) != before {
-            table.mark_dirty(i);
-        }
+        let best_changed = slot.paths.first().map(Path::identity) != before;
+        table.mark_dirty(i, best_changed);
     }
 
     fn check_limit(&mut self, id: PeerId, family: Family) {
@@ -887,12 +908,20 @@ impl Rib {
     fn dump(&mut self, id: PeerId, family: Family, messages: &mut Vec<Message>) {
         let Some(table) = self.tables.get(&family) else { return };
         let slots: Vec<u32> = (0..table.capacity()).filter_map(|i| u32::try_from(i).ok()).collect();
-        self.export_slots(id, family, &slots, messages);
+        self.export_slots(id, family, &slots, false, messages);
     }
 
     /// Decide what `id` gets for these slots, update its Adj-RIB-Out and
-    /// append the UPDATEs.
-    fn export_slots(&mut self, id: PeerId, family: Family, slots: &[u32], messages: &mut Vec<Message>) {
+    /// append the UPDATEs. With `best_changes_only`, a peer that gets only
+    /// best paths skips slots whose best path did not change.
+    fn export_slots(
+        &mut self,
+        id: PeerId,
+        family: Family,
+        slots: &[u32],
+        best_changes_only: bool,
+        messages: &mut Vec<Message>,
+    ) {
         let Rib { config, interner, tables, peers, .. } = self;
         let Some(table) = tables.get(&family) else { return };
         let Some(Some(q)) = peers.get(id as usize) else { return };
@@ -901,42 +930,78 @@ impl Rib {
             return;
         }
         let add_path = session.negotiated.add_path_send.contains(&family);
-        let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
-        let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
-        let mut batch = Batch::default();
-        let mut advertised = match peers.get_mut(id as usize).and_then(Option::as_mut) {
-            Some(q) => std::mem::take(q.advertised.entry(family).or_default()),
-            None => return,
+        // How many paths per destination: ADD-PATH peers may get several.
+        let per_dest = match (add_path, q.policy.add_path_send) {
+            (true, Some(AddPathSend::All)) => usize::MAX,
+            (true, Some(AddPathSend::Best(n))) => n.max(1),
+            _ => 1,
         };
+        let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
+        // Taken out while the export runs (it reads the peer table).
+        let Some(Some(q)) = peers.get_mut(id as usize) else { return };
+        let mut advertised = q.advertised.remove(&family).unwrap_or_default();
+        let mut held = q.advertised_paths.remove(&family).unwrap_or_default();
+        let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
+        let mut export = |b: &Path, prefix: &Prefix| -> Option<Arc<Attrs>> {
+            let key = (b.peer, Arc::as_ptr(&b.attrs));
+            if memo_ok && let Some(r) = memo.get(&key) {
+                return r.clone();
+            }
+            let r = export_attrs(config, interner, peers, id, &session, family, prefix, b);
+            if memo_ok {
+                memo.insert(key, r.clone());
+            }
+            r
+        };
+        let mut batch = Batch::default();
         for &i in slots {
             let Some(slot) = table.slot(i) else { continue };
-            let best = slot.paths.first();
-            let out = best.and_then(|b| {
-                let key = (b.peer, Arc::as_ptr(&b.attrs));
-                if memo_ok && let Some(r) = memo.get(&key) {
-                    return r.clone();
+            if per_dest == 1 {
+                if best_changes_only && !slot.best_changed {
+                    continue;
                 }
-                let r = export_attrs(config, interner, peers, id, &session, family, &slot.prefix, b);
-                if memo_ok {
-                    memo.insert(key, r.clone());
+                let out = slot.paths.first().and_then(|b| export(b, &slot.prefix));
+                let nlri = Nlri { path_id: add_path.then_some(1), prefix: slot.prefix };
+                match out {
+                    Some(a) => {
+                        batch.add(&a, nlri);
+                        advertised.set(i, true);
+                    }
+                    None if advertised.get(i) => {
+                        batch.withdraw.push(nlri);
+                        advertised.set(i, false);
+                    }
+                    None => {}
                 }
-                r
-            });
-            let nlri = Nlri { path_id: add_path.then_some(1), prefix: slot.prefix };
-            match out {
-                Some(a) => {
-                    batch.add(&a, nlri);
-                    advertised.set(i, true);
+                continue;
+            }
+            // ADD-PATH: each path under its own identifier.
+            let want: Vec<(u32, Arc<Attrs>)> = slot
+                .paths
+                .iter()
+                .take(per_dest)
+                .filter_map(|p| export(p, &slot.prefix).map(|a| (p.tx_id, a)))
+                .collect();
+            let before = held.remove(&i).unwrap_or_default();
+            for (old, _) in before.iter().filter(|(o, _)| want.iter().all(|(n, _)| n != o)) {
+                batch.withdraw.push(Nlri { path_id: Some(*old), prefix: slot.prefix });
+            }
+            for (n, a) in &want {
+                let unchanged = before.iter().any(|(o, sent)| o == n && Arc::ptr_eq(sent, a));
+                if !unchanged {
+                    batch.add(a, Nlri { path_id: Some(*n), prefix: slot.prefix });
                 }
-                None if advertised.get(i) => {
-                    batch.withdraw.push(nlri);
-                    advertised.set(i, false);
-                }
-                None => {}
+            }
+            advertised.set(i, !want.is_empty());
+            if !want.is_empty() {
+                held.insert(i, want);
             }
         }
         if let Some(q) = peers.get_mut(id as usize).and_then(Option::as_mut) {
             q.advertised.insert(family, advertised);
+            if !held.is_empty() {
+                q.advertised_paths.insert(family, held);
+            }
         }
         if !batch.is_empty() {
             batch.into_messages(family, &session, messages);
@@ -961,12 +1026,13 @@ impl Rib {
             }
             for &id in &ids {
                 let messages = per_peer.entry(id).or_default();
-                self.export_slots(id, family, &dirty, messages);
+                self.export_slots(id, family, &dirty, true, messages);
             }
             if let Some(t) = self.tables.get_mut(&family) {
                 for i in dirty {
                     if let Some(s) = t.slot_mut(i) {
                         s.dirty = false;
+                        s.best_changed = false;
                     }
                     t.release(i);
                 }

@@ -23,6 +23,9 @@ pub struct Path {
     pub peer: PeerId,
     /// The path identifier the peer sent (ADD-PATH), else 0.
     pub path_id: u32,
+    /// The path identifier this router sends with ADD-PATH: stable for as
+    /// long as the path exists, unique within the destination.
+    pub tx_id: u32,
     /// Kept from a session that ended (graceful restart) or from before a
     /// BoRR, not announced again yet.
     pub stale: bool,
@@ -41,7 +44,11 @@ pub(crate) struct Slot {
     pub prefix: Prefix,
     /// Best first (see `Rib::sort_slot`).
     pub paths: Vec<Path>,
+    /// In the dirty list.
     pub dirty: bool,
+    /// The best path changed since the last flush (else only other paths:
+    /// of interest to ADD-PATH peers only).
+    pub best_changed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -68,12 +75,13 @@ impl Table {
                 if let Some(s) = self.slots.get_mut(i as usize) {
                     s.prefix = prefix;
                     s.dirty = false;
+                    s.best_changed = false;
                 }
                 i
             }
             None => {
                 let i = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-                self.slots.push(Slot { prefix, paths: Vec::new(), dirty: false });
+                self.slots.push(Slot { prefix, paths: Vec::new(), dirty: false, best_changed: false });
                 i
             }
         };
@@ -89,12 +97,14 @@ impl Table {
         self.slots.get_mut(i as usize)
     }
 
-    pub fn mark_dirty(&mut self, i: u32) {
-        if let Some(s) = self.slots.get_mut(i as usize)
-            && !s.dirty
-        {
-            s.dirty = true;
-            self.dirty.push(i);
+    /// Note a change of the destination's paths for the next flush.
+    pub fn mark_dirty(&mut self, i: u32, best_changed: bool) {
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.best_changed |= best_changed;
+            if !s.dirty {
+                s.dirty = true;
+                self.dirty.push(i);
+            }
         }
     }
 

@@ -468,3 +468,74 @@ fn ipv6_routes_use_mp_reach_with_our_address() {
     assert_eq!(r.next_hop, NextHop::V6 { global: "2001:db8:1::fe".parse().unwrap(), link_local: None });
     assert_eq!(r.nlri, MpNlri::Prefixes(vec![Nlri::new(pfx("2001:db8:100::/48"))]));
 }
+
+/// A session where we send ADD-PATH for IPv4 unicast.
+fn add_path_session(asn: u32, id: &str, local: &str) -> SessionInfo {
+    use crate::capability::{AddPathFamily, AddPathMode};
+    let mut ours = PeerConfig::new(US, RemoteAs::Exact(asn), Ipv4Addr::new(192, 0, 2, 254));
+    ours.add_path = vec![AddPathFamily { family: Family::IPV4_UNICAST, mode: AddPathMode::SEND }];
+    let mut theirs = PeerConfig::new(asn, RemoteAs::Exact(US), id.parse().unwrap());
+    theirs.add_path = vec![AddPathFamily { family: Family::IPV4_UNICAST, mode: AddPathMode::RECEIVE }];
+    let negotiated = negotiate(&ours, &ours.open(), &theirs.open()).unwrap();
+    assert_eq!(negotiated.add_path_send, vec![Family::IPV4_UNICAST]);
+    SessionInfo { negotiated: Arc::new(negotiated), local: ip(local), generation: 1 }
+}
+
+/// (path id, AS path) of each announcement of `prefix`, and withdrawn path ids.
+fn paths_of(updates: &[Update]) -> (Vec<(u32, Vec<u32>)>, Vec<u32>) {
+    let mut ann: Vec<(u32, Vec<u32>)> = Vec::new();
+    let mut wd = Vec::new();
+    for u in updates {
+        wd.extend(u.withdrawn.iter().map(|n| n.path_id.unwrap()));
+        for n in &u.nlri {
+            let path = u.as_path().unwrap().segments.iter().flat_map(|s| s.asns.clone()).collect();
+            ann.push((n.path_id.unwrap(), path));
+        }
+    }
+    ann.sort();
+    wd.sort();
+    (ann, wd)
+}
+
+#[test]
+fn add_path_send_all_and_best_n() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65002, "192.0.2.2", "192.0.2.254", |_| {});
+    let c = lab.peer("192.0.2.3", 65003, "192.0.2.3", "192.0.2.254", |_| {});
+    let mut all = PeerPolicy::new(ip("198.51.100.1"));
+    all.add_path_send = Some(AddPathSend::All);
+    let all = lab.rib.add_peer(all);
+    lab.rib.peer_up(all, add_path_session(65010, "198.51.100.1", "198.51.100.254"));
+    let mut two = PeerPolicy::new(ip("198.51.100.2"));
+    two.add_path_send = Some(AddPathSend::Best(2));
+    let two = lab.rib.add_peer(two);
+    lab.rib.peer_up(two, add_path_session(65011, "198.51.100.2", "198.51.100.254"));
+    lab.rib.flush();
+
+    lab.rib.update(a, &announce(&[65001, 9, 9], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    lab.rib.update(b, &announce(&[65002, 9], "192.0.2.2", &["203.0.113.0/24"], vec![]));
+    lab.rib.update(c, &announce(&[65003], "192.0.2.3", &["203.0.113.0/24"], vec![]));
+    let out = lab.rib.flush();
+    let p = |asns: &[u32]| [&[US], asns].concat();
+    // Path ids follow arrival: a=1, b=2, c=3.
+    assert_eq!(
+        paths_of(&sent(&out, all)).0,
+        vec![(1, p(&[65001, 9, 9])), (2, p(&[65002, 9])), (3, p(&[65003]))]
+    );
+    assert_eq!(paths_of(&sent(&out, two)).0, vec![(2, p(&[65002, 9])), (3, p(&[65003]))], "the best two");
+    // The best path goes: "two" now gets a's path instead, under a's id, and
+    // withdraws c's; "all" only withdraws c's.
+    lab.rib.update(c, &withdraw(&["203.0.113.0/24"]));
+    let out = lab.rib.flush();
+    let (ann, wd) = paths_of(&sent(&out, two));
+    assert_eq!(wd, vec![3]);
+    assert!(ann.contains(&(1, p(&[65001, 9, 9]))), "{ann:?}");
+    assert_eq!(paths_of(&sent(&out, all)).1, vec![3]);
+    // A change to a non-best path reaches ADD-PATH peers, not the others.
+    lab.rib.update(a, &announce(&[65001, 8, 8], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    let out = lab.rib.flush();
+    assert_eq!(paths_of(&sent(&out, all)).0, vec![(1, p(&[65001, 8, 8]))]);
+    assert!(sent(&out, c).is_empty(), "c gets only best paths, and the best did not change");
+    assert_eq!(lab.rib.advertised_counts(all), vec![(Family::IPV4_UNICAST, 1)]);
+}

@@ -3,14 +3,15 @@
 //!
 //! ```text
 //! mdcctl show neighbors [--json]
-//! mdcctl show routes [ipv4|ipv6|evpn] [--json]
+//! mdcctl show routes [ipv4|ipv6|evpn] [PREFIX [longer-prefixes]] [--peer ADDR|local]
+//!                    [--community C] [--detail] [--json]
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use mdcd::api::{self, Answer, Request, Response};
+use clap::{Parser, Subcommand};
+use mdcd::api::{self, Answer, Request, Response, RouteQuery};
 use mdcd::config::DEFAULT_API_SOCKET;
 
 #[derive(Parser)]
@@ -39,31 +40,70 @@ enum Command {
 enum Show {
     /// BGP neighbors and their sessions.
     Neighbors,
-    /// Routes received and originated.
-    Routes { family: Option<FamilyArg> },
+    /// The Loc-RIB: every path, `>` best, `=` multipath, `S` stale.
+    Routes {
+        /// `ipv4`, `ipv6` or `evpn`; a prefix (exact, or every prefix inside
+        /// it with `longer-prefixes`).
+        words: Vec<String>,
+        /// Only paths from this neighbor (`local`: originated here).
+        #[arg(long)]
+        peer: Option<String>,
+        /// Only paths with this community (65000:1, 65000:1:2, no-export...).
+        #[arg(long)]
+        community: Option<String>,
+        /// Every attribute of every path, and why it is not the best.
+        #[arg(long)]
+        detail: bool,
+    },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FamilyArg {
-    Ipv4,
-    Ipv6,
-    Evpn,
+/// `show routes` words into a query.
+fn route_query(
+    words: &[String],
+    peer: Option<String>,
+    community: Option<String>,
+) -> Result<RouteQuery, String> {
+    let mut q = RouteQuery { peer, community, ..RouteQuery::default() };
+    for w in words {
+        match w.as_str() {
+            "ipv4" | "ipv4-unicast" => q.family = Some("ipv4-unicast".into()),
+            "ipv6" | "ipv6-unicast" => q.family = Some("ipv6-unicast".into()),
+            "evpn" | "l2vpn-evpn" => q.family = Some("l2vpn-evpn".into()),
+            "longer-prefixes" => q.longer_prefixes = true,
+            p if p.contains('/') && q.prefix.is_none() => q.prefix = Some(p.to_string()),
+            other => {
+                return Err(format!(
+                    "unexpected {other:?}: expected ipv4, ipv6, evpn, a prefix (198.51.100.0/24) or longer-prefixes"
+                ));
+            }
+        }
+    }
+    if q.longer_prefixes && q.prefix.is_none() {
+        return Err("longer-prefixes needs a prefix".into());
+    }
+    if q.family.is_none()
+        && let Some(p) = &q.prefix
+    {
+        q.family = Some(if p.contains(':') { "ipv6-unicast" } else { "ipv4-unicast" }.into());
+    }
+    Ok(q)
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let mut detail = false;
     let request = match args.command {
         Command::Show { what: Show::Neighbors } => Request::Neighbors,
-        Command::Show { what: Show::Routes { family } } => Request::Routes {
-            family: family.map(|f| {
-                match f {
-                    FamilyArg::Ipv4 => "ipv4-unicast",
-                    FamilyArg::Ipv6 => "ipv6-unicast",
-                    FamilyArg::Evpn => "l2vpn-evpn",
+        Command::Show { what: Show::Routes { words, peer, community, detail: d } } => {
+            detail = d;
+            match route_query(&words, peer, community) {
+                Ok(q) => Request::Routes(q),
+                Err(e) => {
+                    eprintln!("mdcctl: {e}");
+                    return ExitCode::FAILURE;
                 }
-                .to_string()
-            }),
-        },
+            }
+        }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -88,7 +128,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Response::Ok(Answer::Routes(r))) => {
-            print!("{}", api::routes_table(&r));
+            print!("{}", if detail { api::routes_detail(&r) } else { api::routes_table(&r) });
             ExitCode::SUCCESS
         }
         Ok(Response::Error(e)) => {
