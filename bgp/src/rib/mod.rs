@@ -203,6 +203,17 @@ pub enum Output {
     RequestRefresh { peer: PeerId, family: Family },
 }
 
+/// Peers with equal keys get equal attributes for every path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GroupKey {
+    export: usize,
+    route_reflector_client: bool,
+    next_hop_self: bool,
+    ebgp: bool,
+    local: IpAddr,
+    extended_next_hop: bool,
+}
+
 /// Per slot, the ADD-PATH identifiers a peer holds and their attributes.
 type HeldPaths = FxHashMap<u32, Vec<(u32, Arc<Attrs>)>>;
 
@@ -947,7 +958,7 @@ impl Rib {
             if memo_ok && let Some(r) = memo.get(&key) {
                 return r.clone();
             }
-            let r = export_attrs(config, interner, peers, id, &session, family, prefix, b);
+            let r = export_attrs(config, interner, peers, id, &session, family, prefix, b, true);
             if memo_ok {
                 memo.insert(key, r.clone());
             }
@@ -1024,9 +1035,28 @@ impl Rib {
             if dirty.is_empty() {
                 continue;
             }
+            // Peers whose export rules give the same attributes share one
+            // computation (FRR's update groups); ADD-PATH peers go alone.
+            let mut groups: Vec<(GroupKey, Vec<PeerId>)> = Vec::new();
             for &id in &ids {
-                let messages = per_peer.entry(id).or_default();
-                self.export_slots(id, family, &dirty, true, messages);
+                match self.group_key(id, family) {
+                    Some(key) => match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, members)) => members.push(id),
+                        None => groups.push((key, vec![id])),
+                    },
+                    None => {
+                        let messages = per_peer.entry(id).or_default();
+                        self.export_slots(id, family, &dirty, true, messages);
+                    }
+                }
+            }
+            for (_, members) in groups {
+                let Some(&first) = members.first() else { continue };
+                let outs = self.group_outs(first, family, &dirty);
+                for id in members {
+                    let messages = per_peer.entry(id).or_default();
+                    self.apply_outs(id, family, &outs, messages);
+                }
             }
             if let Some(t) = self.tables.get_mut(&family) {
                 for i in dirty {
@@ -1047,6 +1077,109 @@ impl Rib {
             }
         }
         std::mem::take(&mut self.out)
+    }
+
+    /// What makes two peers get the same attributes for every path
+    /// (`None`: the peer is not Established for `family`, or gets several
+    /// paths per destination with ADD-PATH).
+    fn group_key(&self, id: PeerId, family: Family) -> Option<GroupKey> {
+        let q = self.peer(id)?;
+        let s = q.up()?;
+        let neg = &s.negotiated;
+        if !neg.families.contains(&family) {
+            return None;
+        }
+        let add_path = neg.add_path_send.contains(&family);
+        if add_path && matches!(q.policy.add_path_send, Some(AddPathSend::All) | Some(AddPathSend::Best(2..)))
+        {
+            return None;
+        }
+        Some(GroupKey {
+            export: q.policy.export.as_ref().map_or(0, |p| Arc::as_ptr(p).cast::<()>() as usize),
+            route_reflector_client: q.policy.route_reflector_client,
+            next_hop_self: q.policy.next_hop_self,
+            ebgp: !neg.internal,
+            local: s.local,
+            extended_next_hop: neg.extended_next_hop.contains(&(Family::IPV4_UNICAST, Afi::IPV6)),
+        })
+    }
+
+    /// The export of the best path of each dirty destination whose best
+    /// changed, as `rep`'s group gets it: (slot, attributes, the peer the
+    /// best path came from).
+    fn group_outs(
+        &mut self,
+        rep: PeerId,
+        family: Family,
+        slots: &[u32],
+    ) -> Vec<(u32, Option<Arc<Attrs>>, PeerId)> {
+        let Rib { config, interner, tables, peers, .. } = self;
+        let Some(table) = tables.get(&family) else { return Vec::new() };
+        let Some(Some(q)) = peers.get(rep as usize) else { return Vec::new() };
+        let Some(session) = q.session.clone() else { return Vec::new() };
+        let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
+        let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
+        let mut outs = Vec::with_capacity(slots.len());
+        for &i in slots {
+            let Some(slot) = table.slot(i) else { continue };
+            if !slot.best_changed {
+                continue;
+            }
+            let Some(b) = slot.paths.first() else {
+                outs.push((i, None, LOCAL));
+                continue;
+            };
+            // Export as if to a peer other than the source: split horizon
+            // is applied per member.
+            let key = (b.peer, Arc::as_ptr(&b.attrs));
+            let out = match memo.get(&key) {
+                Some(r) if memo_ok => r.clone(),
+                _ => {
+                    let r =
+                        export_attrs(config, interner, peers, rep, &session, family, &slot.prefix, b, false);
+                    if memo_ok {
+                        memo.insert(key, r.clone());
+                    }
+                    r
+                }
+            };
+            outs.push((i, out, b.peer));
+        }
+        outs
+    }
+
+    /// Send `id` its group's exports, minus the paths it gave us.
+    fn apply_outs(
+        &mut self,
+        id: PeerId,
+        family: Family,
+        outs: &[(u32, Option<Arc<Attrs>>, PeerId)],
+        messages: &mut Vec<Message>,
+    ) {
+        let Some(table) = self.tables.get(&family) else { return };
+        let Some(q) = self.peers.get_mut(id as usize).and_then(Option::as_mut) else { return };
+        let Some(session) = q.session.clone() else { return };
+        let path_id = session.negotiated.add_path_send.contains(&family).then_some(1);
+        let advertised = q.advertised.entry(family).or_default();
+        let mut batch = Batch::default();
+        for (i, out, from) in outs {
+            let Some(slot) = table.slot(*i) else { continue };
+            let nlri = Nlri { path_id, prefix: slot.prefix };
+            match out {
+                Some(a) if *from != id => {
+                    batch.add(a, nlri);
+                    advertised.set(*i, true);
+                }
+                _ if advertised.get(*i) => {
+                    batch.withdraw.push(nlri);
+                    advertised.set(*i, false);
+                }
+                _ => {}
+            }
+        }
+        if !batch.is_empty() {
+            batch.into_messages(family, &session, messages);
+        }
     }
 
     /// The ECMP set of a destination: the best path and those equal to it
@@ -1148,7 +1281,7 @@ impl Rib {
             .filter(|(i, _)| bits.get(*i))
             .filter_map(|(_, s)| {
                 let b = s.paths.first()?;
-                export_attrs(config, interner, peers, id, &session, family, &s.prefix, b)
+                export_attrs(config, interner, peers, id, &session, family, &s.prefix, b, true)
                     .map(|a| (s.prefix, a))
             })
             .collect();
@@ -1193,8 +1326,9 @@ fn export_attrs(
     family: Family,
     prefix: &Prefix,
     best: &Path,
+    split_horizon: bool,
 ) -> Option<Arc<Attrs>> {
-    if best.peer == to {
+    if split_horizon && best.peer == to {
         return None;
     }
     let q = peers.get(to as usize)?.as_ref()?;
