@@ -364,7 +364,7 @@ impl StateSource for SpeakerState {
                         .as_ref()
                         .map(|n| n.families.iter().map(|f| f.to_string()).collect())
                         .unwrap_or_default(),
-                    last_error: None,
+                    last_error: p.last_down.clone(),
                 }
             })
             .collect()

@@ -185,7 +185,11 @@ pub struct SessionInfo {
 /// A message for one peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
+    /// Withdrawals, End-of-RIB.
     Update(Update),
+    /// Routes sharing one attribute set: [`announcement`] makes the UPDATE
+    /// (on the peer's task, so the RIB task does not copy attributes).
+    Announce { family: Family, attrs: Arc<Attrs>, nlri: Vec<Nlri> },
     /// BoRR/EoRR around a re-advertisement (RFC 7313).
     RouteRefresh(RouteRefresh),
 }
@@ -404,31 +408,39 @@ impl Batch {
             }
             out.push(Message::Update(u));
         }
-        let two_octet = !session.negotiated.tx.four_octet_as;
         for (attrs, nlri) in self.groups {
-            let mut list: Vec<PathAttribute> = attrs.list().to_vec();
-            if two_octet && attrs.as_path().has_four_octet_asns() {
-                // RFC 6793: the encoder writes AS_TRANS in AS_PATH.
-                list.push(PathAttribute::new(AttrValue::As4Path(attrs.as_path().clone())));
-            }
-            let mut u = Update::default();
-            match (family, attrs.next_hop()) {
-                (Family::IPV4_UNICAST, Some(NextHop::V4(nh))) => {
-                    list.push(PathAttribute::new(AttrValue::NextHop(*nh)));
-                    u.nlri = nlri;
-                }
-                (_, Some(nh)) => list.push(PathAttribute::new(AttrValue::MpReach(MpReach {
-                    family,
-                    next_hop: nh.clone(),
-                    nlri: MpNlri::Prefixes(nlri),
-                }))),
-                (_, None) => continue,
-            }
-            list.sort_by_key(PathAttribute::code);
-            u.attributes = list;
-            out.push(Message::Update(u));
+            out.push(Message::Announce { family, attrs, nlri });
         }
     }
+}
+
+/// The UPDATE announcing `nlri` with `attrs` (what the peer task builds
+/// from [`Message::Announce`]). On a 2-octet session an AS path with
+/// 4-octet AS numbers also goes in AS4_PATH (RFC 6793; the encoder writes
+/// AS_TRANS in AS_PATH).
+pub fn announcement(family: Family, attrs: &Attrs, nlri: Vec<Nlri>, four_octet_as: bool) -> Update {
+    let mut list: Vec<PathAttribute> = Vec::with_capacity(attrs.list().len() + 2);
+    list.extend_from_slice(attrs.list());
+    if !four_octet_as && attrs.as_path().has_four_octet_asns() {
+        list.push(PathAttribute::new(AttrValue::As4Path(attrs.as_path().clone())));
+    }
+    let mut u = Update::default();
+    match (family, attrs.next_hop()) {
+        (Family::IPV4_UNICAST, Some(NextHop::V4(nh))) => {
+            list.push(PathAttribute::new(AttrValue::NextHop(*nh)));
+            u.nlri = nlri;
+        }
+        (_, Some(nh)) => list.push(PathAttribute::new(AttrValue::MpReach(MpReach {
+            family,
+            next_hop: nh.clone(),
+            nlri: MpNlri::Prefixes(nlri),
+        }))),
+        // Export never yields a set without a next hop.
+        (_, None) => {}
+    }
+    list.sort_by_key(PathAttribute::code);
+    u.attributes = list;
+    u
 }
 
 impl Rib {
@@ -625,6 +637,11 @@ impl Rib {
 
     /// Apply an UPDATE from a peer (after RFC 7606 handling).
     pub fn update(&mut self, id: PeerId, update: &Update) {
+        self.update_owned(id, update.clone());
+    }
+
+    /// [`Rib::update`] without copying the attributes.
+    pub fn update_owned(&mut self, id: PeerId, mut update: Update) {
         let Some(p) = self.peer(id) else { return };
         let Some(s) = p.up() else { return };
         let ctx = s.negotiated.rx.clone();
@@ -641,37 +658,56 @@ impl Rib {
                 }
             }
         }
-        let reach = update.mp_reach().filter(|r| matches!(r.nlri, MpNlri::Prefixes(_)));
-        if update.nlri.is_empty() && reach.is_none() {
+        let has_reach = update
+            .attributes
+            .iter()
+            .any(|a| matches!(&a.value, AttrValue::MpReach(r) if matches!(r.nlri, MpNlri::Prefixes(_))));
+        if update.nlri.is_empty() && !has_reach {
             return;
         }
+        // 2-octet sessions: AS4_PATH and AS4_AGGREGATOR merged (RFC 6793).
+        let (mut merged_path, merged_aggregator) = if ctx.four_octet_as {
+            (None, None)
+        } else {
+            (update.effective_as_path(&ctx), update.effective_aggregator(&ctx))
+        };
+        let classic_next_hop = update.next_hop().map(NextHop::V4);
         // The attributes shared by every NLRI of the message.
         let mut list: Vec<PathAttribute> = Vec::with_capacity(update.attributes.len());
-        for a in &update.attributes {
-            match &a.value {
-                AttrValue::AsPath(_) => {
-                    let path = update.effective_as_path(&ctx).unwrap_or_default();
-                    list.push(PathAttribute { flags: a.flags, value: AttrValue::AsPath(path) });
+        let mut reach = None;
+        for a in std::mem::take(&mut update.attributes) {
+            let flags = a.flags;
+            match a.value {
+                AttrValue::MpReach(r) => {
+                    if reach.is_none() {
+                        reach = Some(r);
+                    }
+                }
+                AttrValue::AsPath(p) => {
+                    let p = merged_path.take().unwrap_or(p);
+                    list.push(PathAttribute { flags, value: AttrValue::AsPath(p) });
                 }
                 AttrValue::Aggregator(ag) => {
-                    let ag = update.effective_aggregator(&ctx).unwrap_or(*ag);
-                    list.push(PathAttribute { flags: a.flags, value: AttrValue::Aggregator(ag) });
+                    let ag = merged_aggregator.unwrap_or(ag);
+                    list.push(PathAttribute { flags, value: AttrValue::Aggregator(ag) });
                 }
                 // RFC 7606 §7.5, RFC 4456 §8: not from external peers.
                 AttrValue::LocalPref(_) | AttrValue::OriginatorId(_) | AttrValue::ClusterList(_) if ebgp => {}
-                _ => list.push(a.clone()),
+                value => list.push(PathAttribute { flags, value }),
             }
         }
+        let reach = reach.and_then(|r| match r.nlri {
+            MpNlri::Prefixes(nlri) => Some((r.family, r.next_hop, nlri)),
+            _ => None,
+        });
         if !update.nlri.is_empty() {
-            let nh = update.next_hop().map(NextHop::V4);
-            let attrs = Attrs::new(list.clone(), nh, 0);
+            let shared = if reach.is_some() { list.clone() } else { std::mem::take(&mut list) };
+            let attrs = Attrs::new(shared, classic_next_hop, 0);
             self.announce(id, Family::IPV4_UNICAST, attrs, &update.nlri);
         }
-        if let Some(r) = reach
-            && let MpNlri::Prefixes(nlri) = &r.nlri
-        {
-            let attrs = Attrs::new(list, Some(r.next_hop.clone()), 0);
-            self.announce(id, r.family, attrs, nlri);
+        if let Some((family, next_hop, nlri)) = reach {
+            let attrs = Attrs::new(list, Some(next_hop), 0);
+            self.announce(id, family, attrs, &nlri);
         }
     }
 

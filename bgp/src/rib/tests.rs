@@ -53,7 +53,10 @@ fn sent(out: &[Output], peer: PeerId) -> Vec<Update> {
         .flatten()
         .filter_map(|m| match m {
             Message::Update(u) => Some(u.clone()),
-            _ => None,
+            Message::Announce { family, attrs, nlri } => {
+                Some(announcement(*family, attrs, nlri.clone(), true))
+            }
+            Message::RouteRefresh(_) => None,
         })
         .collect()
 }
@@ -150,8 +153,8 @@ fn initial_table_then_end_of_rib() {
     let out = lab.rib.flush();
     let Output::Send { generation, messages, .. } = &out[0] else { panic!("{out:?}") };
     assert_eq!(*generation, 7);
-    let updates: Vec<&Update> =
-        messages.iter().filter_map(|m| if let Message::Update(u) = m { Some(u) } else { None }).collect();
+    assert_eq!(messages.len(), 3);
+    let updates = sent(&out, b);
     let eor: Vec<Option<Family>> = updates.iter().skip(1).map(|u| u.end_of_rib()).collect();
     assert_eq!(
         eor,
@@ -538,4 +541,40 @@ fn add_path_send_all_and_best_n() {
     assert_eq!(paths_of(&sent(&out, all)).0, vec![(1, p(&[65001, 8, 8]))]);
     assert!(sent(&out, c).is_empty(), "c gets only best paths, and the best did not change");
     assert_eq!(lab.rib.advertised_counts(all), vec![(Family::IPV4_UNICAST, 1)]);
+}
+
+#[test]
+fn two_octet_sessions_merge_as4_path_in_and_split_it_out() {
+    let mut lab = Lab::new(config());
+    let mut ours = PeerConfig::new(US, RemoteAs::Exact(65001), Ipv4Addr::new(192, 0, 2, 254));
+    ours.four_octet_as = false;
+    let theirs = PeerConfig::new(65001, RemoteAs::Exact(US), "192.0.2.1".parse().unwrap());
+    let neg = Arc::new(negotiate(&ours, &ours.open(), &theirs.open()).unwrap());
+    assert!(!neg.rx.four_octet_as);
+    let old = lab.rib.add_peer(PeerPolicy::new(ip("192.0.2.1")));
+    lab.rib
+        .peer_up(old, SessionInfo { negotiated: Arc::clone(&neg), local: ip("192.0.2.254"), generation: 1 });
+    let new = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    let old2 = lab.rib.add_peer(PeerPolicy::new(ip("192.0.2.9")));
+    lab.rib.peer_up(old2, SessionInfo { negotiated: neg, local: ip("192.0.2.254"), generation: 1 });
+    lab.rib.flush();
+    let mut u = announce(&[65001, 23456], "192.0.2.1", &["203.0.113.0/24"], vec![]);
+    u.attributes.push(PathAttribute::new(AttrValue::As4Path(AsPath::from_sequence(vec![4_200_000_001]))));
+    lab.rib.update(old, &u);
+    let v = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    assert_eq!(v.paths[0].path.attrs.as_path().to_string(), "65001 4200000001");
+    assert!(v.paths[0].path.attrs.get(code::AS4_PATH).is_none(), "merged, not kept");
+    let out = lab.rib.flush();
+    assert_eq!(summary(&sent(&out, new)).0[0].1, vec![US, 65001, 4_200_000_001]);
+    // To a 2-octet peer: the full path goes in AS4_PATH too.
+    let two = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send { peer, messages, .. } if *peer == old2 => messages.first().cloned(),
+            _ => None,
+        })
+        .unwrap();
+    let Message::Announce { family, attrs, nlri } = two else { panic!("{two:?}") };
+    let u = announcement(family, &attrs, nlri, false);
+    assert_eq!(u.as4_path().map(ToString::to_string), Some("65000 65001 4200000001".into()));
 }

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -127,6 +128,9 @@ pub struct PeerStatus {
     pub prefixes_advertised: Vec<(Family, usize)>,
     /// What the established session negotiated.
     pub negotiated: Option<Arc<Negotiated>>,
+    /// Why the last session ended (e.g. `sent NOTIFICATION 6/1 (Cease /
+    /// Maximum Number of Prefixes Reached)`).
+    pub last_down: Option<String>,
 }
 
 impl PeerStatus {
@@ -142,6 +146,7 @@ impl PeerStatus {
             prefixes_received: Vec::new(),
             prefixes_advertised: Vec::new(),
             negotiated: None,
+            last_down: None,
         }
     }
 }
@@ -269,6 +274,7 @@ impl Speaker {
             accept_tasks,
             events: events.clone(),
             to_rib,
+            backlog: Arc::new(AtomicUsize::new(0)),
         };
         tokio::spawn(task.run(rx, accept_rx, from_peers));
         Ok(Speaker { tx, events, listen: Arc::new(addrs), config: Arc::new(config) })
@@ -480,6 +486,8 @@ struct SpeakerTask {
     accept_tasks: Vec<JoinHandle<()>>,
     events: broadcast::Sender<SpeakerEvent>,
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
+    /// UPDATEs queued for the RIB (see `peer::MAX_RIB_BACKLOG`).
+    backlog: Arc<AtomicUsize>,
 }
 
 impl SpeakerTask {
@@ -674,8 +682,14 @@ impl SpeakerTask {
         let max_prefix_restart = settings.max_prefix_restart;
         let mut policy = settings.policy.clone();
         policy.address = ip;
-        let (tx, status, task) =
-            peer::spawn(settings, ip, self.base, self.events.clone(), self.to_rib.clone())?;
+        let (tx, status, task) = peer::spawn(
+            settings,
+            ip,
+            self.base,
+            self.events.clone(),
+            self.to_rib.clone(),
+            Arc::clone(&self.backlog),
+        )?;
         let id = self.rib.add_peer(policy);
         self.peers.insert(ip, PeerEntry { id, tx, status, task, transport, max_prefix_restart });
         Ok(())
@@ -686,6 +700,9 @@ impl SpeakerTask {
     }
 
     fn on_peer_event(&mut self, ip: IpAddr, event: PeerEvent) {
+        if matches!(event, PeerEvent::Update(_)) {
+            self.backlog.fetch_sub(1, Ordering::Relaxed);
+        }
         // Events of a removed peer (still in flight) are dropped.
         let Some(id) = self.peers.get(&ip).map(|p| p.id) else { return };
         match event {
@@ -693,7 +710,10 @@ impl SpeakerTask {
                 self.rib.peer_up(id, SessionInfo { negotiated, local, generation })
             }
             PeerEvent::Down { stale } => self.rib.peer_down(id, &stale),
-            PeerEvent::Update(decoded) => self.rib.update(id, &decoded.update),
+            PeerEvent::Update(decoded) => match Arc::try_unwrap(decoded) {
+                Ok(d) => self.rib.update_owned(id, d.update),
+                Err(shared) => self.rib.update(id, &shared.update),
+            },
             PeerEvent::MarkStale(f) => self.rib.mark_stale(id, f),
             PeerEvent::FlushStale(f) => self.rib.flush_stale(id, f),
             PeerEvent::ClearFamily(f) => self.rib.clear_family(id, f),

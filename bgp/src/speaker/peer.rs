@@ -38,6 +38,10 @@ pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// A write that makes no progress this long reports the session stalled
 /// (starts the FSM's send hold timer).
 pub const STALL_AFTER: Duration = Duration::from_secs(1);
+/// Most UPDATEs, from all peers, waiting for the RIB before peers stop
+/// reading their sockets (TCP then slows the senders down).
+pub const MAX_RIB_BACKLOG: usize = 4096;
+
 /// How long a closing connection may take to write what is queued
 /// (e.g. the NOTIFICATION) before it is dropped.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -159,7 +163,10 @@ pub(crate) struct PeerTask {
     events: broadcast::Sender<SpeakerEvent>,
     status: watch::Sender<PeerStatus>,
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
+    /// UPDATEs sent to the RIB and not applied yet (all peers).
+    backlog: Arc<AtomicUsize>,
     generation: u64,
+    last_down: Option<String>,
     main: Conn,
     extra: Option<Conn>,
     next_key: u64,
@@ -182,6 +189,7 @@ pub(crate) fn spawn(
     base: Instant,
     events: broadcast::Sender<SpeakerEvent>,
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
+    backlog: Arc<AtomicUsize>,
 ) -> Result<PeerHandles, ConfigError> {
     let fsm = Fsm::new(settings.config.clone())?;
     let (status, status_rx) = watch::channel(PeerStatus::idle(&settings));
@@ -193,7 +201,9 @@ pub(crate) fn spawn(
         events,
         status,
         to_rib,
+        backlog,
         generation: 0,
+        last_down: None,
         main: Conn::new(0, fsm),
         extra: None,
         next_key: 1,
@@ -248,7 +258,9 @@ impl PeerTask {
                         break;
                     }
                 },
-                Some(ev) = internal.recv() => self.on_internal(ev),
+                // While the RIB is behind, the socket is not read.
+                Some(ev) = internal.recv(), if !self.rib_behind() => self.on_internal(ev),
+                () = tokio::time::sleep(Duration::from_millis(2)), if self.rib_behind() => {}
                 () = sleep => self.on_timers(),
             }
             self.after();
@@ -283,7 +295,14 @@ impl PeerTask {
         let _ = self.events.send(event);
     }
 
+    fn rib_behind(&self) -> bool {
+        self.backlog.load(Ordering::Relaxed) >= MAX_RIB_BACKLOG
+    }
+
     fn to_rib(&self, event: PeerEvent) {
+        if matches!(event, PeerEvent::Update(_)) {
+            self.backlog.fetch_add(1, Ordering::Relaxed);
+        }
         // The speaker task outlives its peers.
         let _ = self.to_rib.send((self.ip, event));
     }
@@ -303,6 +322,12 @@ impl PeerTask {
                     for m in &messages {
                         match m {
                             RibMessage::Update(u) => self.send_update(key, u),
+                            RibMessage::Announce { family, attrs, nlri } => {
+                                let four =
+                                    self.established().is_some_and(|c| c.fsm.tx_context().four_octet_as);
+                                let u = crate::rib::announcement(*family, attrs, nlri.clone(), four);
+                                self.send_update(key, &u);
+                            }
                             RibMessage::RouteRefresh(rr) => {
                                 self.send_message(key, &Message::RouteRefresh(rr.clone()))
                             }
@@ -590,7 +615,9 @@ impl PeerTask {
                         c.session = None;
                     }
                     self.to_rib(PeerEvent::Down { stale });
-                    tracing::info!(peer = %self.ip, "session down: {}", describe(&reason));
+                    let why = describe(&reason);
+                    tracing::info!(peer = %self.ip, "session down: {why}");
+                    self.last_down = Some(why);
                     self.emit(SpeakerEvent::PeerDown { peer: self.ip, reason });
                 }
                 Action::ConnectionFailed(reason) => {
@@ -601,8 +628,15 @@ impl PeerTask {
                         tracing::warn!(peer = %self.ip, outcome = ?decoded.outcome, "malformed UPDATE: {:?}", decoded.diagnostics);
                     }
                     let decoded = Arc::new(decoded);
-                    self.to_rib(PeerEvent::Update(Arc::clone(&decoded)));
-                    self.emit(SpeakerEvent::RoutesReceived { peer: self.ip, update: decoded });
+                    // Shared only when someone listens: the RIB then takes
+                    // the attributes without copying them.
+                    if self.events.receiver_count() > 0 {
+                        self.emit(SpeakerEvent::RoutesReceived {
+                            peer: self.ip,
+                            update: Arc::clone(&decoded),
+                        });
+                    }
+                    self.to_rib(PeerEvent::Update(decoded));
                 }
                 Action::EndOfRib(family) => self.emit(SpeakerEvent::EndOfRib { peer: self.ip, family }),
                 Action::FamilyDisabled(family) => {
@@ -734,6 +768,7 @@ impl PeerTask {
             messages_out: self.messages_out,
             prefixes_received: Vec::new(),
             prefixes_advertised: Vec::new(),
+            last_down: self.last_down.clone(),
             negotiated: session.map(|s| Arc::clone(&s.negotiated)),
         };
         self.status.send_replace(status);
