@@ -796,7 +796,7 @@ impl Rib {
             .paths
             .iter()
             .position(|p| p.peer == id && p.path_id == path_id)
-            .map(|at| slot.paths.remove(at));
+            .and_then(|at| slot.paths.remove(at));
         let existed = old.is_some();
         let tx_id = match old {
             Some(p) => p.tx_id,
@@ -846,7 +846,7 @@ impl Rib {
         let Some(table) = self.tables.get_mut(&family) else { return };
         let Some(slot) = table.slot_mut(i) else { return };
         let before = slot.paths.first().map(Path::identity);
-        let mut paths = std::mem::take(&mut slot.paths);
+        let mut paths = std::mem::take(&mut slot.paths).into_vec();
         // Insertion sort: keeps arrival order among equals, like insert_path.
         let mut sorted: Vec<Path> = Vec::with_capacity(paths.len());
         for p in paths.drain(..) {
@@ -856,7 +856,7 @@ impl Rib {
                 .unwrap_or(sorted.len());
             sorted.insert(at, p);
         }
-        slot.paths = sorted;
+        slot.paths = table::Paths::from_vec(sorted);
         let best_changed = slot.paths.first().map(Path::identity) != before;
         table.mark_dirty(i, best_changed);
     }

@@ -38,12 +38,89 @@ impl Path {
     }
 }
 
+/// A destination's paths: most destinations have one, kept inline (no
+/// allocation per prefix for a single feed).
+#[derive(Debug, Default)]
+pub(crate) enum Paths {
+    #[default]
+    Empty,
+    One(Path),
+    Many(Vec<Path>),
+}
+
+impl std::ops::Deref for Paths {
+    type Target = [Path];
+    fn deref(&self) -> &[Path] {
+        match self {
+            Paths::Empty => &[],
+            Paths::One(p) => std::slice::from_ref(p),
+            Paths::Many(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Paths {
+    fn deref_mut(&mut self) -> &mut [Path] {
+        match self {
+            Paths::Empty => &mut [],
+            Paths::One(p) => std::slice::from_mut(p),
+            Paths::Many(v) => v,
+        }
+    }
+}
+
+impl Paths {
+    pub fn from_vec(mut v: Vec<Path>) -> Paths {
+        match v.len() {
+            0 => Paths::Empty,
+            1 => v.pop().map_or(Paths::Empty, Paths::One),
+            _ => Paths::Many(v),
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<Path> {
+        match self {
+            Paths::Empty => Vec::new(),
+            Paths::One(p) => vec![p],
+            Paths::Many(v) => v,
+        }
+    }
+
+    /// Insert at `at` (clamped to the end).
+    pub fn insert(&mut self, at: usize, path: Path) {
+        *self = match std::mem::take(self) {
+            Paths::Empty => Paths::One(path),
+            Paths::One(q) => Paths::Many(if at == 0 { vec![path, q] } else { vec![q, path] }),
+            Paths::Many(mut v) => {
+                v.insert(at.min(v.len()), path);
+                Paths::Many(v)
+            }
+        };
+    }
+
+    pub fn remove(&mut self, at: usize) -> Option<Path> {
+        if at >= self.len() {
+            return None;
+        }
+        let mut v = std::mem::take(self).into_vec();
+        let p = v.remove(at);
+        *self = Paths::from_vec(v);
+        Some(p)
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&Path) -> bool) {
+        let mut v = std::mem::take(self).into_vec();
+        v.retain(keep);
+        *self = Paths::from_vec(v);
+    }
+}
+
 /// One destination.
 #[derive(Debug)]
 pub(crate) struct Slot {
     pub prefix: Prefix,
     /// Best first (see `Rib::sort_slot`).
-    pub paths: Vec<Path>,
+    pub paths: Paths,
     /// In the dirty list.
     pub dirty: bool,
     /// The best path changed since the last flush (else only other paths:
@@ -81,7 +158,7 @@ impl Table {
             }
             None => {
                 let i = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-                self.slots.push(Slot { prefix, paths: Vec::new(), dirty: false, best_changed: false });
+                self.slots.push(Slot { prefix, paths: Paths::Empty, dirty: false, best_changed: false });
                 i
             }
         };
@@ -115,7 +192,7 @@ impl Table {
             && self.index.get(&s.prefix) == Some(&i)
         {
             self.index.remove(&s.prefix);
-            s.paths = Vec::new();
+            s.paths = Paths::Empty;
             self.free.push(i);
         }
     }
