@@ -578,3 +578,73 @@ fn two_octet_sessions_merge_as4_path_in_and_split_it_out() {
     let u = announcement(family, &attrs, nlri, false);
     assert_eq!(u.as4_path().map(ToString::to_string), Some("65000 65001 4200000001".into()));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// LOCAL_PREF (None = 100), AS path length, ORIGIN, MED (None = 0).
+    type Spec = (Option<u32>, usize, u8, Option<u32>);
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        (
+            prop_oneof![Just(None), Just(Some(50)), Just(Some(100)), Just(Some(200))],
+            1usize..4,
+            0u8..3,
+            prop_oneof![Just(None), Just(Some(0)), Just(Some(5)), Just(Some(10))],
+        )
+    }
+
+    proptest! {
+        /// Whatever the arrival order, the best path is the one the RFC
+        /// 4271 order picks (checked against a ranking written
+        /// independently of `decision`), the paths are sorted best first,
+        /// and withdrawing the best promotes the runner-up.
+        #[test]
+        fn best_path_is_independent_of_arrival_order(
+            (specs, order) in proptest::collection::vec(spec(), 2..6).prop_flat_map(|v| {
+                let n = v.len();
+                (Just(v), Just((0..n).collect::<Vec<usize>>()).prop_shuffle())
+            }),
+        ) {
+            // iBGP peers so LOCAL_PREF counts; MED always compared so the
+            // order is total.
+            let mut cfg = config();
+            cfg.decision.always_compare_med = true;
+            let mut lab = Lab::new(cfg);
+            let peers: Vec<PeerId> = (0..specs.len())
+                .map(|i| {
+                    let a = format!("192.0.2.{}", i + 1);
+                    lab.peer(&a, US, &a, "192.0.2.254", |_| {})
+                })
+                .collect();
+            let n = specs.len();
+            for &i in &order {
+                let (lp, len, origin, med) = specs[i];
+                let origin = match origin { 0 => Origin::Igp, 1 => Origin::Egp, _ => Origin::Incomplete };
+                let mut extra = vec![AttrValue::Origin(origin)];
+                if let Some(lp) = lp { extra.push(AttrValue::LocalPref(lp)); }
+                if let Some(m) = med { extra.push(AttrValue::MultiExitDisc(m)); }
+                let path: Vec<u32> = (0..len as u32).map(|x| 64600 + x).collect();
+                let mut u = announce(&path, &format!("192.0.2.{}", i + 1), &["203.0.113.0/24"], vec![]);
+                u.attributes.retain(|a| a.code() != code::ORIGIN);
+                u.attributes.extend(extra.into_iter().map(PathAttribute::new));
+                lab.rib.update(peers[i], &u);
+            }
+            let rank = |i: usize| {
+                let (lp, len, origin, med) = specs[i];
+                (std::cmp::Reverse(lp.unwrap_or(100)), len, origin, med.unwrap_or(0), i)
+            };
+            let mut expected: Vec<usize> = (0..n).collect();
+            expected.sort_by_key(|&i| rank(i));
+            let view = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+            let got: Vec<IpAddr> = view.paths.iter().filter_map(|p| p.from).collect();
+            let want: Vec<IpAddr> = expected.iter().map(|i| ip(&format!("192.0.2.{}", i + 1))).collect();
+            prop_assert_eq!(&got, &want);
+            prop_assert!(view.paths[0].best && view.paths.iter().skip(1).all(|p| p.lost.is_some()));
+            lab.rib.update(peers[expected[0]], &withdraw(&["203.0.113.0/24"]));
+            let view = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+            prop_assert_eq!(view.paths[0].from, Some(want[1]));
+        }
+    }
+}
