@@ -22,6 +22,11 @@ pub type NlriCheck = fn(family: Family, nlri: &[u8], offset: usize) -> Result<()
 /// the length of the first one (RFC 7606 §5.4 framing), or an error.
 pub type NlriSplit = fn(family: Family, nlri: &[u8], offset: usize) -> Result<usize, DecodeError>;
 
+/// The bytes under which the RIB stores one (checked) NLRI: equal for two
+/// NLRI exactly when one replaces the other (e.g. EVPN's route key, RFC
+/// 7432 §7, without labels and ESI). `None`: not a valid NLRI.
+pub type NlriKey = fn(family: Family, nlri: &[u8]) -> Option<Vec<u8>>;
+
 /// A plug-in for one address family whose NLRI `bgp` carries as bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct FamilyCodec {
@@ -30,6 +35,8 @@ pub struct FamilyCodec {
     pub split: NlriSplit,
     /// Full syntax check of one NLRI.
     pub check: NlriCheck,
+    /// The RIB key of one NLRI; `None`: the whole NLRI is the key.
+    pub key: Option<NlriKey>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -154,6 +154,7 @@ fn extended_messages_up_to_65535_bytes() {
 #[test]
 fn mp_reach_next_hop_kinds() {
     let ctx = SessionContext::modern().with_family_codec(mdc_bgp::context::FamilyCodec {
+        key: None,
         family: Family::L2VPN_EVPN,
         split: |_, nlri, off| match nlri {
             [_, len, ..] => Ok(2 + usize::from(*len)),
@@ -191,6 +192,7 @@ fn mp_reach_next_hop_kinds() {
 #[test]
 fn a_codec_that_consumes_nothing_cannot_hang_the_decoder() {
     let ctx = SessionContext::modern().with_family_codec(mdc_bgp::context::FamilyCodec {
+        key: None,
         family: Family::L2VPN_EVPN,
         split: |_, _, _| Ok(0),
         check: |_, _, _| Ok(()),

@@ -13,7 +13,16 @@ use crate::route::{check_one, split_one};
 /// The codec to register for L2VPN EVPN (AFI 25 / SAFI 70):
 /// `SessionContext::modern().with_family_codec(mdc_evpn::family_codec())`.
 pub fn family_codec() -> FamilyCodec {
-    FamilyCodec { family: Family::L2VPN_EVPN, split, check }
+    FamilyCodec { family: Family::L2VPN_EVPN, split, check, key: Some(key) }
+}
+
+/// [`NlriKey`](mdc_bgp::context::NlriKey): the route key (RFC 7432 §7:
+/// without labels and ESI where they are not part of it) as canonical
+/// octets ([`crate::EvpnRouteKey::encode`]), so a route replaces an earlier
+/// one with the same key whatever its labels.
+pub fn key(_family: Family, nlri: &[u8]) -> Option<Vec<u8>> {
+    let (route, used) = crate::route::EvpnRoute::decode(nlri, 0).ok()?;
+    (used == nlri.len()).then(|| route.key().to_bytes())
 }
 
 /// [`NlriSplit`](mdc_bgp::context::NlriSplit): the length of the first

@@ -140,10 +140,10 @@ impl RouteFilter {
     pub fn new(q: &RouteQuery) -> Result<RouteFilter, String> {
         use mdc_bgp::family::Family;
         let families = match q.family.as_deref() {
-            None => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
+            None => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST, Family::L2VPN_EVPN],
             Some("ipv4-unicast") => vec![Family::IPV4_UNICAST],
             Some("ipv6-unicast") => vec![Family::IPV6_UNICAST],
-            Some("l2vpn-evpn") => vec![],
+            Some("l2vpn-evpn") => vec![Family::L2VPN_EVPN],
             Some(other) => {
                 return Err(format!(
                     "unknown family {other:?}; expected ipv4-unicast, ipv6-unicast or l2vpn-evpn"

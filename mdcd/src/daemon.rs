@@ -13,7 +13,9 @@ use mdc_bgp::family::Family;
 use mdc_bgp::fsm::RemoteAs as FsmRemoteAs;
 use mdc_bgp::nlri::{Nlri, Prefix};
 use mdc_bgp::policy::{Policy, RibPolicy};
-use mdc_bgp::rib::{AddPathSend, MaxPrefix as RibMaxPrefix, PathView, PeerPolicy, RibConfig, RoutePolicy};
+use mdc_bgp::rib::{
+    AddPathSend, Dest, MaxPrefix as RibMaxPrefix, PathView, PeerPolicy, RibConfig, RoutePolicy,
+};
 use mdc_bgp::speaker::socket::TransportOptions;
 use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig};
 use tracing::{info, warn};
@@ -375,10 +377,11 @@ impl StateSource for SpeakerState {
         for family in &filter.families {
             let routes = self.speaker.routes(*family).await.unwrap_or_default();
             for r in routes {
-                let inside = match &filter.prefix {
-                    None => true,
-                    Some(p) if filter.longer_prefixes => prefix_contains(p, &r.prefix),
-                    Some(p) => *p == r.prefix,
+                let inside = match (&filter.prefix, r.dest.prefix()) {
+                    (None, _) => true,
+                    (Some(p), Some(q)) if filter.longer_prefixes => prefix_contains(p, q),
+                    (Some(p), Some(q)) => p == q,
+                    (Some(_), None) => false,
                 };
                 if !inside {
                     continue;
@@ -387,7 +390,7 @@ impl StateSource for SpeakerState {
                     if filter.peer.is_some_and(|want| want != path.from) {
                         continue;
                     }
-                    let v = route_view(*family, &r.prefix, path);
+                    let v = route_view(*family, &r.dest, path);
                     if filter.community.as_ref().is_some_and(|c| !v.communities.contains(c)) {
                         continue;
                     }
@@ -408,11 +411,21 @@ fn prefix_contains(outer: &Prefix, inner: &Prefix) -> bool {
     }
 }
 
-fn route_view(family: Family, prefix: &Prefix, p: &PathView) -> RouteView {
+fn route_view(family: Family, dest: &Dest, p: &PathView) -> RouteView {
     let attrs = &p.path.attrs;
+    // An EVPN route shows as its NLRI (with the labels of this path).
+    let prefix = match (dest, attrs.nlri()) {
+        (Dest::Key(_), Some(nlri)) if family == Family::L2VPN_EVPN => {
+            match mdc_evpn::route::EvpnRoute::decode(nlri, 0) {
+                Ok((route, _)) => route.to_string(),
+                Err(_) => dest.to_string(),
+            }
+        }
+        _ => dest.to_string(),
+    };
     let mut v = RouteView {
         family: family.to_string(),
-        prefix: prefix.to_string(),
+        prefix,
         path_id: (p.path.path_id != 0).then_some(p.path.path_id),
         peer: p.from.map(|a| a.to_string()),
         next_hop: match attrs.next_hop() {

@@ -37,7 +37,7 @@ impl RoutePolicy for RibPolicy {
         let attrs = route.attrs;
         let r = Route {
             family: route.family,
-            prefix: Some(*route.prefix),
+            prefix: route.prefix.copied(),
             peer: route.from,
             attributes: attrs.list(),
             next_hop: attrs.next_hop(),
@@ -63,6 +63,7 @@ impl RoutePolicy for RibPolicy {
             list: attributes.unwrap_or_else(|| attrs.list().to_vec()),
             next_hop: new_next_hop.or_else(|| attrs.next_hop().cloned()),
             weight,
+            nlri: attrs.nlri().cloned(),
         };
         PolicyVerdict::Accept { changed: Some(changed), next_hop_self }
     }
@@ -94,7 +95,7 @@ mod tests {
 
     fn apply(p: &RibPolicy, prefix: &str, attrs: &Attrs) -> PolicyVerdict {
         let prefix: Prefix = prefix.parse().unwrap();
-        p.apply(&PolicyRoute { family: Family::IPV4_UNICAST, prefix: &prefix, from: None, attrs })
+        p.apply(&PolicyRoute { family: Family::IPV4_UNICAST, prefix: Some(&prefix), from: None, attrs })
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, LazyLock};
 
+use bytes::Bytes;
+
 use crate::aspath::AsPath;
 use crate::attr::{AttrValue, NextHop, Origin, PathAttribute, code};
 use crate::community::Community;
@@ -21,12 +23,15 @@ use crate::community::Community;
 /// MP_REACH_NLRI, MP_UNREACH_NLRI, NEXT_HOP, AS4_PATH and AS4_AGGREGATOR
 /// (the next hop is `next_hop`; 4-octet AS numbers are merged into AS_PATH
 /// and AGGREGATOR on receipt and split again for 2-octet peers on export).
-/// `weight` is local to this router (never sent).
+/// `weight` is local to this router (never sent). `nlri` is the NLRI as
+/// received for families the RIB keys by a codec's route key (EVPN): the
+/// labels and ESI it carries belong to the path, not to the destination.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Attrs {
     list: Vec<PathAttribute>,
     next_hop: Option<NextHop>,
     weight: u32,
+    nlri: Option<Bytes>,
 }
 
 static EMPTY_PATH: LazyLock<AsPath> = LazyLock::new(AsPath::default);
@@ -49,7 +54,18 @@ impl Attrs {
         // Stable: the first of repeated types stays first.
         list.sort_by_key(PathAttribute::code);
         list.dedup_by_key(|a| a.code());
-        Attrs { list, next_hop, weight }
+        Attrs { list, next_hop, weight, nlri: None }
+    }
+
+    /// The same set for one NLRI of a codec family (see the type's doc).
+    pub fn with_nlri(mut self, nlri: Bytes) -> Attrs {
+        self.nlri = Some(nlri);
+        self
+    }
+
+    /// The NLRI of a codec family's path, as received.
+    pub fn nlri(&self) -> Option<&Bytes> {
+        self.nlri.as_ref()
     }
 
     /// The attributes, sorted by type code.
@@ -135,7 +151,12 @@ impl Attrs {
 
     /// A copy with changes (the copy is not interned).
     pub fn to_builder(&self) -> AttrsBuilder {
-        AttrsBuilder { list: self.list.clone(), next_hop: self.next_hop.clone(), weight: self.weight }
+        AttrsBuilder {
+            list: self.list.clone(),
+            next_hop: self.next_hop.clone(),
+            weight: self.weight,
+            nlri: self.nlri.clone(),
+        }
     }
 }
 
@@ -145,6 +166,8 @@ pub struct AttrsBuilder {
     pub list: Vec<PathAttribute>,
     pub next_hop: Option<NextHop>,
     pub weight: u32,
+    /// See [`Attrs`].
+    pub nlri: Option<Bytes>,
 }
 
 impl AttrsBuilder {
@@ -166,7 +189,11 @@ impl AttrsBuilder {
     }
 
     pub fn build(self) -> Attrs {
-        Attrs::new(self.list, self.next_hop, self.weight)
+        let a = Attrs::new(self.list, self.next_hop, self.weight);
+        match self.nlri {
+            Some(n) => a.with_nlri(n),
+            None => a,
+        }
     }
 }
 

@@ -34,17 +34,20 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 pub use attrs::{Attrs, AttrsBuilder, Interner};
-pub use table::{LOCAL, Path, PeerId};
+pub use table::{Dest, LOCAL, Path, PeerId};
 
 use crate::aspath::{AsPath, AsSegment, SegmentType};
+use crate::attr::OpaqueNlri;
 use crate::attr::{AttrValue, MpNlri, MpReach, MpUnreach, NextHop, PathAttribute, code};
 use crate::community::Community;
+use crate::context::SessionContext;
 use crate::family::{Afi, Family};
 use crate::negotiate::Negotiated;
 use crate::nlri::{Nlri, Prefix};
 use crate::route_refresh::RouteRefresh;
 use crate::update::Update;
 use attrs::{FxHashMap, FxHashSet};
+use bytes::Bytes;
 use decision::{Candidate, Reason};
 use table::{BitSet, Table};
 
@@ -95,7 +98,8 @@ impl RibConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyRoute<'a> {
     pub family: Family,
-    pub prefix: &'a Prefix,
+    /// `None` for families that are not IP prefixes (EVPN).
+    pub prefix: Option<&'a Prefix>,
     /// The peer the route was learned from; `None`: originated here.
     pub from: Option<IpAddr>,
     pub attrs: &'a Attrs,
@@ -231,12 +235,14 @@ struct Peer {
     /// Paths in the Loc-RIB per family.
     counts: FxHashMap<Family, usize>,
     /// Pre-policy Adj-RIB-In (soft reconfiguration inbound).
-    pre_policy: FxHashMap<(Family, Prefix, u32), Arc<Attrs>>,
+    pre_policy: FxHashMap<(Family, Dest, u32), Arc<Attrs>>,
     /// Adj-RIB-Out: per family, one bit per slot.
     advertised: FxHashMap<Family, BitSet>,
     /// Adj-RIB-Out of an ADD-PATH peer: per family and slot, the path
     /// identifiers it holds and what they were sent with.
     advertised_paths: FxHashMap<Family, HeldPaths>,
+    /// The NLRI sent for each key destination (EVPN), to withdraw it.
+    sent_nlri: FxHashMap<Family, FxHashMap<u32, Bytes>>,
     over_limit: FxHashSet<Family>,
 }
 
@@ -263,7 +269,7 @@ pub struct PathView {
 #[derive(Debug, Clone)]
 pub struct RouteView {
     pub family: Family,
-    pub prefix: Prefix,
+    pub dest: Dest,
     pub paths: Vec<PathView>,
 }
 
@@ -335,6 +341,48 @@ fn family_of(prefix: &Prefix) -> Family {
     }
 }
 
+/// `dest` may be stored in the table of `family`.
+fn fits(dest: &Dest, family: Family) -> bool {
+    match dest {
+        Dest::Prefix(p) => family_of(p) == family,
+        Dest::Key(_) => family != Family::IPV4_UNICAST && family != Family::IPV6_UNICAST,
+    }
+}
+
+/// The destination of a codec family's NLRI: its codec key, or the whole
+/// NLRI without a key function.
+fn opaque_dest(ctx: &SessionContext, family: Family, nlri: &[u8]) -> Option<Dest> {
+    let key = match ctx.family_codec(family).and_then(|c| c.key) {
+        Some(key) => key(family, nlri)?,
+        None => nlri.to_vec(),
+    };
+    Some(Dest::Key(key.into_boxed_slice()))
+}
+
+/// One NLRI on its way out.
+#[derive(Debug, Clone)]
+enum OutNlri {
+    Prefix(Nlri),
+    Opaque(OpaqueNlri),
+}
+
+/// The NLRI announcing `dest` with `attrs` (a key destination's NLRI is the
+/// one its path came with).
+fn announce_nlri(dest: &Dest, attrs: &Attrs, path_id: Option<u32>) -> Option<OutNlri> {
+    match dest {
+        Dest::Prefix(prefix) => Some(OutNlri::Prefix(Nlri { path_id, prefix: *prefix })),
+        Dest::Key(_) => attrs.nlri().map(|b| OutNlri::Opaque(OpaqueNlri { path_id, bytes: b.clone() })),
+    }
+}
+
+/// The NLRI withdrawing `dest` (a key destination: the NLRI it was sent with).
+fn withdraw_nlri(dest: &Dest, path_id: Option<u32>, sent: Option<Bytes>) -> Option<OutNlri> {
+    match dest {
+        Dest::Prefix(prefix) => Some(OutNlri::Prefix(Nlri { path_id, prefix: *prefix })),
+        Dest::Key(_) => sent.map(|bytes| OutNlri::Opaque(OpaqueNlri { path_id, bytes })),
+    }
+}
+
 /// Put `asn` in front of the path (RFC 4271 §5.1.2).
 fn prepend(path: &AsPath, asn: u32) -> AsPath {
     let mut path = path.clone();
@@ -365,7 +413,9 @@ fn self_next_hop(session: &SessionInfo, family: Family) -> Option<NextHop> {
         (Family::IPV6_UNICAST, IpAddr::V6(a)) => Some(v6_next_hop(a)),
         // IPv6 routes over an IPv4 session: the IPv4-mapped address (as FRR).
         (Family::IPV6_UNICAST, IpAddr::V4(a)) => Some(v6_next_hop(a.to_ipv6_mapped())),
-        _ => None,
+        // Other families (EVPN: the VTEP address) take the session's.
+        (_, IpAddr::V4(a)) => Some(NextHop::V4(a)),
+        (_, IpAddr::V6(a)) => Some(v6_next_hop(a)),
     }
 }
 
@@ -373,13 +423,13 @@ fn self_next_hop(session: &SessionInfo, family: Family) -> Option<NextHop> {
 /// attribute set.
 #[derive(Default)]
 struct Batch {
-    withdraw: Vec<Nlri>,
+    withdraw: Vec<OutNlri>,
     announce: FxHashMap<*const Attrs, usize>,
-    groups: Vec<(Arc<Attrs>, Vec<Nlri>)>,
+    groups: Vec<(Arc<Attrs>, Vec<OutNlri>)>,
 }
 
 impl Batch {
-    fn add(&mut self, attrs: &Arc<Attrs>, nlri: Nlri) {
+    fn add(&mut self, attrs: &Arc<Attrs>, nlri: OutNlri) {
         let key = Arc::as_ptr(attrs);
         match self.announce.get(&key).and_then(|i| self.groups.get_mut(*i)) {
             Some((_, list)) => list.push(nlri),
@@ -396,22 +446,64 @@ impl Batch {
 
     /// The UPDATEs (withdrawals first).
     fn into_messages(self, family: Family, session: &SessionInfo, out: &mut Vec<Message>) {
-        if !self.withdraw.is_empty() {
+        let (prefixes, opaque) = split_nlri(self.withdraw);
+        if !prefixes.is_empty() {
             let mut u = Update::default();
             if family == Family::IPV4_UNICAST && session.local.is_ipv4() {
-                u.withdrawn = self.withdraw;
+                u.withdrawn = prefixes;
             } else {
                 u.attributes.push(PathAttribute::new(AttrValue::MpUnreach(MpUnreach {
                     family,
-                    nlri: MpNlri::Prefixes(self.withdraw),
+                    nlri: MpNlri::Prefixes(prefixes),
                 })));
             }
             out.push(Message::Update(u));
         }
+        if !opaque.is_empty() {
+            let unreach = MpUnreach { family, nlri: MpNlri::Typed(opaque) };
+            let u = Update {
+                attributes: vec![PathAttribute::new(AttrValue::MpUnreach(unreach))],
+                ..Update::default()
+            };
+            out.push(Message::Update(u));
+        }
+        let four_octet = session.negotiated.tx.four_octet_as;
         for (attrs, nlri) in self.groups {
-            out.push(Message::Announce { family, attrs, nlri });
+            let (prefixes, opaque) = split_nlri(nlri);
+            if !prefixes.is_empty() {
+                out.push(Message::Announce { family, attrs: Arc::clone(&attrs), nlri: prefixes });
+            }
+            if !opaque.is_empty() {
+                out.push(Message::Update(opaque_announcement(family, &attrs, opaque, four_octet)));
+            }
         }
     }
+}
+
+fn split_nlri(list: Vec<OutNlri>) -> (Vec<Nlri>, Vec<OpaqueNlri>) {
+    let mut prefixes = Vec::new();
+    let mut opaque = Vec::new();
+    for n in list {
+        match n {
+            OutNlri::Prefix(p) => prefixes.push(p),
+            OutNlri::Opaque(o) => opaque.push(o),
+        }
+    }
+    (prefixes, opaque)
+}
+
+/// The UPDATE announcing NLRI of a codec family (EVPN).
+fn opaque_announcement(family: Family, attrs: &Attrs, nlri: Vec<OpaqueNlri>, four_octet_as: bool) -> Update {
+    let mut u = announcement(family, attrs, Vec::new(), four_octet_as);
+    let mut nlri = Some(nlri);
+    for a in &mut u.attributes {
+        if let AttrValue::MpReach(r) = &mut a.value
+            && let Some(n) = nlri.take()
+        {
+            r.nlri = MpNlri::Typed(n);
+        }
+    }
+    u
 }
 
 /// The UPDATE announcing `nlri` with `attrs` (what the peer task builds
@@ -490,6 +582,7 @@ impl Rib {
             pre_policy: FxHashMap::default(),
             advertised: FxHashMap::default(),
             advertised_paths: FxHashMap::default(),
+            sent_nlri: FxHashMap::default(),
             over_limit: FxHashSet::default(),
         };
         let id = self.peers.len();
@@ -541,6 +634,7 @@ impl Rib {
         p.ebgp = !session.negotiated.internal;
         p.advertised.clear();
         p.advertised_paths.clear();
+        p.sent_nlri.clear();
         p.over_limit.clear();
         let families = session.negotiated.families.clone();
         p.session = Some(session);
@@ -561,6 +655,7 @@ impl Rib {
         p.session = None;
         p.advertised.clear();
         p.advertised_paths.clear();
+        p.sent_nlri.clear();
         let stale: Vec<Family> = stale.to_vec();
         self.drop_paths(id, None, |f| !stale.contains(&f));
         for f in stale {
@@ -647,21 +742,29 @@ impl Rib {
         let ctx = s.negotiated.rx.clone();
         let ebgp = p.ebgp;
         for n in &update.withdrawn {
-            self.withdraw_path(id, Family::IPV4_UNICAST, n.prefix, n.path_id.unwrap_or(0));
+            self.withdraw_path(id, Family::IPV4_UNICAST, Dest::Prefix(n.prefix), n.path_id.unwrap_or(0));
         }
         for a in &update.attributes {
-            if let AttrValue::MpUnreach(u) = &a.value
-                && let MpNlri::Prefixes(list) = &u.nlri
-            {
-                for n in list {
-                    self.withdraw_path(id, u.family, n.prefix, n.path_id.unwrap_or(0));
+            let AttrValue::MpUnreach(u) = &a.value else { continue };
+            match &u.nlri {
+                MpNlri::Prefixes(list) => {
+                    for n in list {
+                        self.withdraw_path(id, u.family, Dest::Prefix(n.prefix), n.path_id.unwrap_or(0));
+                    }
                 }
+                MpNlri::Typed(list) => {
+                    for n in list {
+                        if let Some(d) = opaque_dest(&ctx, u.family, &n.bytes) {
+                            self.withdraw_path(id, u.family, d, n.path_id.unwrap_or(0));
+                        }
+                    }
+                }
+                MpNlri::Raw(_) => {}
             }
         }
-        let has_reach = update
-            .attributes
-            .iter()
-            .any(|a| matches!(&a.value, AttrValue::MpReach(r) if matches!(r.nlri, MpNlri::Prefixes(_))));
+        let has_reach = update.attributes.iter().any(|a| {
+            matches!(&a.value, AttrValue::MpReach(r) if matches!(r.nlri, MpNlri::Prefixes(_) | MpNlri::Typed(_)))
+        });
         if update.nlri.is_empty() && !has_reach {
             return;
         }
@@ -696,27 +799,40 @@ impl Rib {
                 value => list.push(PathAttribute { flags, value }),
             }
         }
-        let reach = reach.and_then(|r| match r.nlri {
-            MpNlri::Prefixes(nlri) => Some((r.family, r.next_hop, nlri)),
-            _ => None,
-        });
         if !update.nlri.is_empty() {
             let shared = if reach.is_some() { list.clone() } else { std::mem::take(&mut list) };
             let attrs = Attrs::new(shared, classic_next_hop, 0);
-            self.announce(id, Family::IPV4_UNICAST, attrs, &update.nlri);
+            let nlri: Vec<(Dest, u32)> =
+                update.nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
+            self.announce(id, Family::IPV4_UNICAST, attrs, &nlri);
         }
-        if let Some((family, next_hop, nlri)) = reach {
-            let attrs = Attrs::new(list, Some(next_hop), 0);
-            self.announce(id, family, attrs, &nlri);
+        let Some(r) = reach else { return };
+        match r.nlri {
+            MpNlri::Prefixes(nlri) => {
+                let attrs = Attrs::new(list, Some(r.next_hop), 0);
+                let nlri: Vec<(Dest, u32)> =
+                    nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
+                self.announce(id, r.family, attrs, &nlri);
+            }
+            // Each NLRI of a codec family carries its own labels: one
+            // attribute set per route.
+            MpNlri::Typed(nlri) => {
+                for n in nlri {
+                    let Some(dest) = opaque_dest(&ctx, r.family, &n.bytes) else { continue };
+                    let attrs = Attrs::new(list.clone(), Some(r.next_hop.clone()), 0).with_nlri(n.bytes);
+                    self.announce(id, r.family, attrs, &[(dest, n.path_id.unwrap_or(0))]);
+                }
+            }
+            MpNlri::Raw(_) => {}
         }
     }
 
-    fn announce(&mut self, id: PeerId, family: Family, attrs: Attrs, nlri: &[Nlri]) {
+    fn announce(&mut self, id: PeerId, family: Family, attrs: Attrs, nlri: &[(Dest, u32)]) {
         let Some(p) = self.peer(id) else { return };
         if let Some(why) = loop_check(&self.config, p, &attrs) {
             tracing::debug!(peer = %p.policy.address, %family, "announcement treated as withdrawal: {why}");
-            for n in nlri {
-                self.withdraw_path(id, family, n.prefix, n.path_id.unwrap_or(0));
+            for (d, path_id) in nlri {
+                self.withdraw_path(id, family, d.clone(), *path_id);
             }
             return;
         }
@@ -724,10 +840,10 @@ impl Rib {
         let attrs = self.interner.intern(attrs);
         if keep_pre && let Some(p) = self.peer_mut(id) {
             for n in nlri {
-                p.pre_policy.insert((family, n.prefix, n.path_id.unwrap_or(0)), Arc::clone(&attrs));
+                p.pre_policy.insert((family, n.0.clone(), n.1), Arc::clone(&attrs));
             }
         }
-        self.import(id, family, &attrs, nlri.iter().map(|n| (n.prefix, n.path_id.unwrap_or(0))));
+        self.import(id, family, &attrs, nlri.iter().cloned());
         self.check_limit(id, family);
     }
 
@@ -738,7 +854,7 @@ impl Rib {
         id: PeerId,
         family: Family,
         attrs: &Arc<Attrs>,
-        nlri: impl Iterator<Item = (Prefix, u32)>,
+        nlri: impl Iterator<Item = (Dest, u32)>,
     ) {
         let Some(p) = self.peer(id) else { return };
         let from = Some(p.policy.address);
@@ -748,26 +864,27 @@ impl Rib {
             tracing::debug!(peer = %p.policy.address, "no import policy for an eBGP peer: routes rejected (RFC 8212)");
         }
         let mut once: Option<Option<Arc<Attrs>>> = None;
-        for (prefix, path_id) in nlri {
-            if family_of(&prefix) != family {
+        for (dest, path_id) in nlri {
+            if !fits(&dest, family) {
                 continue;
             }
+            let prefix = dest.prefix();
             let accepted = match &policy {
                 _ if deny_all => None,
                 None => Some(Arc::clone(attrs)),
                 Some(pol) if !pol.depends_on_prefix() => match &once {
                     Some(r) => r.clone(),
                     None => {
-                        let r = self.run_import(pol.as_ref(), family, &prefix, from, attrs);
+                        let r = self.run_import(pol.as_ref(), family, prefix, from, attrs);
                         once = Some(r.clone());
                         r
                     }
                 },
-                Some(pol) => self.run_import(pol.as_ref(), family, &prefix, from, attrs),
+                Some(pol) => self.run_import(pol.as_ref(), family, prefix, from, attrs),
             };
             match accepted {
-                Some(a) => self.insert_path(id, family, prefix, path_id, a),
-                None => self.remove_path(id, family, prefix, path_id),
+                Some(a) => self.insert_path(id, family, dest, path_id, a),
+                None => self.remove_path(id, family, &dest, path_id),
             }
         }
     }
@@ -776,7 +893,7 @@ impl Rib {
         &mut self,
         policy: &dyn RoutePolicy,
         family: Family,
-        prefix: &Prefix,
+        prefix: Option<&Prefix>,
         from: Option<IpAddr>,
         attrs: &Arc<Attrs>,
     ) -> Option<Arc<Attrs>> {
@@ -787,9 +904,9 @@ impl Rib {
         }
     }
 
-    fn insert_path(&mut self, id: PeerId, family: Family, prefix: Prefix, path_id: u32, attrs: Arc<Attrs>) {
+    fn insert_path(&mut self, id: PeerId, family: Family, dest: Dest, path_id: u32, attrs: Arc<Attrs>) {
         let table = self.tables.entry(family).or_default();
-        let i = table.slot_for(prefix);
+        let i = table.slot_for(dest);
         let Some(slot) = table.slot_mut(i) else { return };
         let before = slot.paths.first().map(Path::identity);
         let old = slot
@@ -817,19 +934,19 @@ impl Rib {
     }
 
     /// The peer withdrew a path (or announced one treated as withdrawn).
-    fn withdraw_path(&mut self, id: PeerId, family: Family, prefix: Prefix, path_id: u32) {
+    fn withdraw_path(&mut self, id: PeerId, family: Family, dest: Dest, path_id: u32) {
+        self.remove_path(id, family, &dest, path_id);
         if let Some(p) = self.peer_mut(id)
             && p.policy.soft_reconfiguration_inbound
         {
-            p.pre_policy.remove(&(family, prefix, path_id));
+            p.pre_policy.remove(&(family, dest, path_id));
         }
-        self.remove_path(id, family, prefix, path_id);
     }
 
     /// Take a path out of the Loc-RIB.
-    fn remove_path(&mut self, id: PeerId, family: Family, prefix: Prefix, path_id: u32) {
+    fn remove_path(&mut self, id: PeerId, family: Family, dest: &Dest, path_id: u32) {
         let Some(table) = self.tables.get_mut(&family) else { return };
-        let Some(i) = table.find(&prefix) else { return };
+        let Some(i) = table.find(dest) else { return };
         let Some(slot) = table.slot_mut(i) else { return };
         let Some(at) = slot.paths.iter().position(|p| p.peer == id && p.path_id == path_id) else { return };
         slot.paths.remove(at);
@@ -880,12 +997,12 @@ impl Rib {
             return;
         }
         let attrs = self.interner.intern(attrs.build());
-        self.insert_path(LOCAL, family, prefix, 0, attrs);
+        self.insert_path(LOCAL, family, Dest::Prefix(prefix), 0, attrs);
     }
 
     /// Withdraw a route originated with [`Rib::originate`].
     pub fn withdraw_local(&mut self, family: Family, prefix: Prefix) {
-        self.withdraw_path(LOCAL, family, prefix, 0);
+        self.withdraw_path(LOCAL, family, Dest::Prefix(prefix), 0);
     }
 
     /// Import policy changed: run it again over the peer's routes.
@@ -900,10 +1017,10 @@ impl Rib {
             }
             return;
         }
-        let routes: Vec<((Family, Prefix, u32), Arc<Attrs>)> =
-            p.pre_policy.iter().map(|(k, v)| (*k, Arc::clone(v))).collect();
-        for ((family, prefix, path_id), attrs) in routes {
-            self.import(id, family, &attrs, std::iter::once((prefix, path_id)));
+        let routes: Vec<((Family, Dest, u32), Arc<Attrs>)> =
+            p.pre_policy.iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect();
+        for ((family, dest, path_id), attrs) in routes {
+            self.import(id, family, &attrs, std::iter::once((dest, path_id)));
         }
         let families: Vec<Family> = self.tables.keys().copied().collect();
         for f in families {
@@ -988,13 +1105,14 @@ impl Rib {
         let Some(Some(q)) = peers.get_mut(id as usize) else { return };
         let mut advertised = q.advertised.remove(&family).unwrap_or_default();
         let mut held = q.advertised_paths.remove(&family).unwrap_or_default();
+        let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
         let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
-        let mut export = |b: &Path, prefix: &Prefix| -> Option<Arc<Attrs>> {
+        let mut export = |b: &Path, dest: &Dest| -> Option<Arc<Attrs>> {
             let key = (b.peer, Arc::as_ptr(&b.attrs));
             if memo_ok && let Some(r) = memo.get(&key) {
                 return r.clone();
             }
-            let r = export_attrs(config, interner, peers, id, &session, family, prefix, b, true);
+            let r = export_attrs(config, interner, peers, id, &session, family, dest.prefix(), b, true);
             if memo_ok {
                 memo.insert(key, r.clone());
             }
@@ -1007,15 +1125,20 @@ impl Rib {
                 if best_changes_only && !slot.best_changed {
                     continue;
                 }
-                let out = slot.paths.first().and_then(|b| export(b, &slot.prefix));
-                let nlri = Nlri { path_id: add_path.then_some(1), prefix: slot.prefix };
-                match out {
-                    Some(a) => {
-                        batch.add(&a, nlri);
+                let out = slot.paths.first().and_then(|b| export(b, &slot.dest));
+                let path_id = add_path.then_some(1);
+                match out.as_ref().and_then(|a| announce_nlri(&slot.dest, a, path_id).map(|n| (a, n))) {
+                    Some((a, n)) => {
+                        if let OutNlri::Opaque(o) = &n {
+                            sent.insert(i, o.bytes.clone());
+                        }
+                        batch.add(a, n);
                         advertised.set(i, true);
                     }
                     None if advertised.get(i) => {
-                        batch.withdraw.push(nlri);
+                        if let Some(n) = withdraw_nlri(&slot.dest, path_id, sent.remove(&i)) {
+                            batch.withdraw.push(n);
+                        }
                         advertised.set(i, false);
                     }
                     None => {}
@@ -1027,16 +1150,18 @@ impl Rib {
                 .paths
                 .iter()
                 .take(per_dest)
-                .filter_map(|p| export(p, &slot.prefix).map(|a| (p.tx_id, a)))
+                .filter_map(|p| export(p, &slot.dest).map(|a| (p.tx_id, a)))
                 .collect();
             let before = held.remove(&i).unwrap_or_default();
-            for (old, _) in before.iter().filter(|(o, _)| want.iter().all(|(n, _)| n != o)) {
-                batch.withdraw.push(Nlri { path_id: Some(*old), prefix: slot.prefix });
+            for (old, was) in before.iter().filter(|(o, _)| want.iter().all(|(n, _)| n != o)) {
+                if let Some(n) = withdraw_nlri(&slot.dest, Some(*old), was.nlri().cloned()) {
+                    batch.withdraw.push(n);
+                }
             }
             for (n, a) in &want {
                 let unchanged = before.iter().any(|(o, sent)| o == n && Arc::ptr_eq(sent, a));
-                if !unchanged {
-                    batch.add(a, Nlri { path_id: Some(*n), prefix: slot.prefix });
+                if !unchanged && let Some(out) = announce_nlri(&slot.dest, a, Some(*n)) {
+                    batch.add(a, out);
                 }
             }
             advertised.set(i, !want.is_empty());
@@ -1048,6 +1173,9 @@ impl Rib {
             q.advertised.insert(family, advertised);
             if !held.is_empty() {
                 q.advertised_paths.insert(family, held);
+            }
+            if !sent.is_empty() {
+                q.sent_nlri.insert(family, sent);
             }
         }
         if !batch.is_empty() {
@@ -1171,8 +1299,17 @@ impl Rib {
             let out = match memo.get(&key) {
                 Some(r) if memo_ok => r.clone(),
                 _ => {
-                    let r =
-                        export_attrs(config, interner, peers, rep, &session, family, &slot.prefix, b, false);
+                    let r = export_attrs(
+                        config,
+                        interner,
+                        peers,
+                        rep,
+                        &session,
+                        family,
+                        slot.dest.prefix(),
+                        b,
+                        false,
+                    );
                     if memo_ok {
                         memo.insert(key, r.clone());
                     }
@@ -1196,22 +1333,32 @@ impl Rib {
         let Some(q) = self.peers.get_mut(id as usize).and_then(Option::as_mut) else { return };
         let Some(session) = q.session.clone() else { return };
         let path_id = session.negotiated.add_path_send.contains(&family).then_some(1);
-        let advertised = q.advertised.entry(family).or_default();
+        let mut advertised = q.advertised.remove(&family).unwrap_or_default();
+        let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
         let mut batch = Batch::default();
         for (i, out, from) in outs {
             let Some(slot) = table.slot(*i) else { continue };
-            let nlri = Nlri { path_id, prefix: slot.prefix };
-            match out {
-                Some(a) if *from != id => {
-                    batch.add(a, nlri);
+            let out = out.as_ref().filter(|_| *from != id);
+            match out.and_then(|a| announce_nlri(&slot.dest, a, path_id).map(|n| (a, n))) {
+                Some((a, n)) => {
+                    if let OutNlri::Opaque(o) = &n {
+                        sent.insert(*i, o.bytes.clone());
+                    }
+                    batch.add(a, n);
                     advertised.set(*i, true);
                 }
-                _ if advertised.get(*i) => {
-                    batch.withdraw.push(nlri);
+                None if advertised.get(*i) => {
+                    if let Some(n) = withdraw_nlri(&slot.dest, path_id, sent.remove(i)) {
+                        batch.withdraw.push(n);
+                    }
                     advertised.set(*i, false);
                 }
-                _ => {}
+                None => {}
             }
+        }
+        q.advertised.insert(family, advertised);
+        if !sent.is_empty() {
+            q.sent_nlri.insert(family, sent);
         }
         if !batch.is_empty() {
             batch.into_messages(family, &session, messages);
@@ -1239,7 +1386,7 @@ impl Rib {
             .count()
     }
 
-    fn view(&self, family: Family, prefix: Prefix, paths: &[Path]) -> RouteView {
+    fn view(&self, family: Family, dest: &Dest, paths: &[Path]) -> RouteView {
         let ecmp = self.multipath_len(family, paths);
         let best = paths.first();
         let paths = paths
@@ -1256,55 +1403,60 @@ impl Rib {
                 },
             })
             .collect();
-        RouteView { family, prefix, paths }
+        RouteView { family, dest: dest.clone(), paths }
     }
 
     /// One destination.
     pub fn lookup(&self, family: Family, prefix: &Prefix) -> Option<RouteView> {
-        let t = self.tables.get(&family)?;
-        let s = t.slot(t.find(prefix)?)?;
-        (!s.paths.is_empty()).then(|| self.view(family, s.prefix, &s.paths))
+        self.lookup_dest(family, &Dest::Prefix(*prefix))
     }
 
-    /// The destinations of `family` whose prefix passes `filter`, sorted.
-    pub fn routes(&self, family: Family, filter: impl Fn(&Prefix) -> bool) -> Vec<RouteView> {
+    /// One destination of any family.
+    pub fn lookup_dest(&self, family: Family, dest: &Dest) -> Option<RouteView> {
+        let t = self.tables.get(&family)?;
+        let s = t.slot(t.find(dest)?)?;
+        (!s.paths.is_empty()).then(|| self.view(family, &s.dest, &s.paths))
+    }
+
+    /// The destinations of `family` that pass `filter`, sorted.
+    pub fn routes(&self, family: Family, filter: impl Fn(&Dest) -> bool) -> Vec<RouteView> {
         let Some(t) = self.tables.get(&family) else { return Vec::new() };
         let mut v: Vec<RouteView> = t
             .live()
-            .filter(|(_, s)| filter(&s.prefix))
-            .map(|(_, s)| self.view(family, s.prefix, &s.paths))
+            .filter(|(_, s)| filter(&s.dest))
+            .map(|(_, s)| self.view(family, &s.dest, &s.paths))
             .collect();
-        v.sort_by_key(|r| r.prefix);
+        v.sort_by(|a, b| a.dest.cmp(&b.dest));
         v
     }
 
     /// The peer's routes in the Loc-RIB (its post-policy Adj-RIB-In).
-    pub fn received(&self, id: PeerId, family: Family) -> Vec<(Prefix, Path)> {
+    pub fn received(&self, id: PeerId, family: Family) -> Vec<(Dest, Path)> {
         let Some(t) = self.tables.get(&family) else { return Vec::new() };
-        let mut v: Vec<(Prefix, Path)> = t
+        let mut v: Vec<(Dest, Path)> = t
             .live()
-            .flat_map(|(_, s)| s.paths.iter().filter(|p| p.peer == id).map(|p| (s.prefix, p.clone())))
+            .flat_map(|(_, s)| s.paths.iter().filter(|p| p.peer == id).map(|p| (s.dest.clone(), p.clone())))
             .collect();
-        v.sort_by_key(|(p, path)| (*p, path.path_id));
+        v.sort_by(|(a, x), (b, y)| (a, x.path_id).cmp(&(b, y.path_id)));
         v
     }
 
     /// The peer's pre-policy routes (with soft reconfiguration inbound).
-    pub fn received_pre_policy(&self, id: PeerId, family: Family) -> Vec<(Prefix, u32, Arc<Attrs>)> {
+    pub fn received_pre_policy(&self, id: PeerId, family: Family) -> Vec<(Dest, u32, Arc<Attrs>)> {
         let Some(p) = self.peer(id) else { return Vec::new() };
-        let mut v: Vec<(Prefix, u32, Arc<Attrs>)> = p
+        let mut v: Vec<(Dest, u32, Arc<Attrs>)> = p
             .pre_policy
             .iter()
             .filter(|((f, _, _), _)| *f == family)
-            .map(|((_, prefix, id), a)| (*prefix, *id, Arc::clone(a)))
+            .map(|((_, dest, id), a)| (dest.clone(), *id, Arc::clone(a)))
             .collect();
-        v.sort_by_key(|(p, id, _)| (*p, *id));
+        v.sort_by(|(a, x, _), (b, y, _)| (a, x).cmp(&(b, y)));
         v
     }
 
     /// What the peer was sent for `family` (its Adj-RIB-Out), with the
     /// attributes as they were computed for it.
-    pub fn advertised(&mut self, id: PeerId, family: Family) -> Vec<(Prefix, Arc<Attrs>)> {
+    pub fn advertised(&mut self, id: PeerId, family: Family) -> Vec<(Dest, Arc<Attrs>)> {
         let Rib { config, interner, tables, peers, .. } = self;
         let Some(t) = tables.get(&family) else { return Vec::new() };
         let Some(Some(q)) = peers.get(id as usize) else { return Vec::new() };
@@ -1312,16 +1464,16 @@ impl Rib {
             return Vec::new();
         };
         let bits = bits.clone();
-        let mut v: Vec<(Prefix, Arc<Attrs>)> = t
+        let mut v: Vec<(Dest, Arc<Attrs>)> = t
             .live()
             .filter(|(i, _)| bits.get(*i))
             .filter_map(|(_, s)| {
                 let b = s.paths.first()?;
-                export_attrs(config, interner, peers, id, &session, family, &s.prefix, b, true)
-                    .map(|a| (s.prefix, a))
+                export_attrs(config, interner, peers, id, &session, family, s.dest.prefix(), b, true)
+                    .map(|a| (s.dest.clone(), a))
             })
             .collect();
-        v.sort_by_key(|(p, _)| *p);
+        v.sort_by(|(a, _), (b, _)| a.cmp(b));
         v
     }
 
@@ -1360,7 +1512,7 @@ fn export_attrs(
     to: PeerId,
     session: &SessionInfo,
     family: Family,
-    prefix: &Prefix,
+    prefix: Option<&Prefix>,
     best: &Path,
     split_horizon: bool,
 ) -> Option<Arc<Attrs>> {

@@ -38,6 +38,38 @@ impl Path {
     }
 }
 
+/// A destination: an IP prefix, or the route key of a codec family
+/// (EVPN, [`crate::context::NlriKey`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dest {
+    Prefix(Prefix),
+    Key(Box<[u8]>),
+}
+
+impl Dest {
+    pub fn prefix(&self) -> Option<&Prefix> {
+        match self {
+            Dest::Prefix(p) => Some(p),
+            Dest::Key(_) => None,
+        }
+    }
+}
+
+impl From<Prefix> for Dest {
+    fn from(p: Prefix) -> Dest {
+        Dest::Prefix(p)
+    }
+}
+
+impl std::fmt::Display for Dest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dest::Prefix(p) => p.fmt(f),
+            Dest::Key(k) => k.iter().try_for_each(|b| write!(f, "{b:02x}")),
+        }
+    }
+}
+
 /// A destination's paths: most destinations have one, kept inline (no
 /// allocation per prefix for a single feed).
 #[derive(Debug, Default)]
@@ -118,7 +150,7 @@ impl Paths {
 /// One destination.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    pub prefix: Prefix,
+    pub dest: Dest,
     /// Best first (see `Rib::sort_slot`).
     pub paths: Paths,
     /// In the dirty list.
@@ -130,7 +162,7 @@ pub(crate) struct Slot {
 
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    index: FxHashMap<Prefix, u32>,
+    index: FxHashMap<Dest, u32>,
     pub slots: Vec<Slot>,
     free: Vec<u32>,
     /// Slots whose best path changed since the last flush.
@@ -138,19 +170,19 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    pub fn find(&self, prefix: &Prefix) -> Option<u32> {
-        self.index.get(prefix).copied()
+    pub fn find(&self, dest: &Dest) -> Option<u32> {
+        self.index.get(dest).copied()
     }
 
-    /// The slot of `prefix`, made if needed.
-    pub fn slot_for(&mut self, prefix: Prefix) -> u32 {
-        if let Some(i) = self.index.get(&prefix) {
+    /// The slot of `dest`, made if needed.
+    pub fn slot_for(&mut self, dest: Dest) -> u32 {
+        if let Some(i) = self.index.get(&dest) {
             return *i;
         }
         let i = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i as usize) {
-                    s.prefix = prefix;
+                    s.dest = dest.clone();
                     s.dirty = false;
                     s.best_changed = false;
                 }
@@ -158,11 +190,16 @@ impl Table {
             }
             None => {
                 let i = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-                self.slots.push(Slot { prefix, paths: Paths::Empty, dirty: false, best_changed: false });
+                self.slots.push(Slot {
+                    dest: dest.clone(),
+                    paths: Paths::Empty,
+                    dirty: false,
+                    best_changed: false,
+                });
                 i
             }
         };
-        self.index.insert(prefix, i);
+        self.index.insert(dest, i);
         i
     }
 
@@ -189,9 +226,9 @@ impl Table {
     pub fn release(&mut self, i: u32) {
         if let Some(s) = self.slots.get_mut(i as usize)
             && s.paths.is_empty()
-            && self.index.get(&s.prefix) == Some(&i)
+            && self.index.get(&s.dest) == Some(&i)
         {
-            self.index.remove(&s.prefix);
+            self.index.remove(&s.dest);
             s.paths = Paths::Empty;
             self.free.push(i);
         }

@@ -382,7 +382,7 @@ impl RoutePolicy for LocalPref {
         true
     }
     fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict {
-        if route.prefix.length() > 24 {
+        if route.prefix.is_some_and(|p| p.length() > 24) {
             return PolicyVerdict::Reject;
         }
         let mut b = route.attrs.to_builder();

@@ -43,7 +43,7 @@ use crate::fsm::{ConfigError, DownReason, PeerConfig, RemoteAs, State};
 use crate::negotiate::Negotiated;
 use crate::nlri::{Nlri, Prefix};
 use crate::notification::Notification;
-use crate::rib::{Attrs, Output, PeerId, PeerPolicy, Rib, RibConfig, RibStats, RouteView, SessionInfo};
+use crate::rib::{Attrs, Dest, Output, PeerId, PeerPolicy, Rib, RibConfig, RibStats, RouteView, SessionInfo};
 use crate::update::UpdateDecode;
 use peer::{PeerCmd, PeerEvent, StopKind};
 
@@ -200,7 +200,7 @@ enum Command {
     Peers(oneshot::Sender<Vec<PeerStatus>>),
     Received(IpAddr, Family, Reply<Vec<ReceivedRoute>>),
     ReceivedPrePolicy(IpAddr, Family, Reply<Vec<ReceivedRoute>>),
-    Advertised(IpAddr, Family, Reply<Vec<(Prefix, Arc<Attrs>)>>),
+    Advertised(IpAddr, Family, Reply<Vec<(Dest, Arc<Attrs>)>>),
     Routes(Family, oneshot::Sender<Vec<RouteView>>),
     SetPeerPolicy(IpAddr, Box<PeerPolicy>, Reply),
     SoftReset { peer: IpAddr, inbound: bool, outbound: bool, reply: Reply },
@@ -387,7 +387,8 @@ impl Speaker {
     }
 
     /// The routes of `family` the peer announced and its import policy
-    /// accepted (its post-policy Adj-RIB-In).
+    /// accepted (its post-policy Adj-RIB-In). IP prefix families only;
+    /// [`Speaker::routes`] has every family.
     pub async fn received_routes(
         &self,
         peer: IpAddr,
@@ -411,7 +412,7 @@ impl Speaker {
         &self,
         peer: IpAddr,
         family: Family,
-    ) -> Result<Vec<(Prefix, Arc<Attrs>)>, SpeakerError> {
+    ) -> Result<Vec<(Dest, Arc<Attrs>)>, SpeakerError> {
         self.call(|r| Command::Advertised(peer_key(peer), family, r)).await
     }
 
@@ -599,6 +600,7 @@ impl SpeakerTask {
                     self.rib
                         .received(id, family)
                         .into_iter()
+                        .filter_map(|(dest, p)| Some((*dest.prefix()?, p)))
                         .map(|(prefix, p)| ReceivedRoute {
                             nlri: Nlri { path_id: (p.path_id != 0).then_some(p.path_id), prefix },
                             next_hop: p.attrs.next_hop().cloned(),
@@ -614,6 +616,7 @@ impl SpeakerTask {
                     self.rib
                         .received_pre_policy(id, family)
                         .into_iter()
+                        .filter_map(|(dest, id, attrs)| Some((*dest.prefix()?, id, attrs)))
                         .map(|(prefix, path_id, attrs)| ReceivedRoute {
                             nlri: Nlri { path_id: (path_id != 0).then_some(path_id), prefix },
                             next_hop: attrs.next_hop().cloned(),

@@ -77,6 +77,6 @@ impl Route {
         if list.iter().all(|a| a.code() != crate::attr::code::ORIGIN) {
             list.push(PathAttribute::new(AttrValue::Origin(Origin::Igp)));
         }
-        (self.family, self.nlri.prefix, AttrsBuilder { list, next_hop, weight: 0 })
+        (self.family, self.nlri.prefix, AttrsBuilder { list, next_hop, weight: 0, nlri: None })
     }
 }
