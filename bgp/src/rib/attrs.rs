@@ -26,12 +26,33 @@ use crate::community::Community;
 /// `weight` is local to this router (never sent). `nlri` is the NLRI as
 /// received for families the RIB keys by a codec's route key (EVPN): the
 /// labels and ESI it carries belong to the path, not to the destination.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct Attrs {
     list: Vec<PathAttribute>,
     next_hop: Option<NextHop>,
     weight: u32,
     nlri: Option<Bytes>,
+    /// FxHash of the fields above, computed once: interning hashes a set
+    /// once, not at every lookup.
+    hash: u64,
+}
+
+impl PartialEq for Attrs {
+    fn eq(&self, other: &Attrs) -> bool {
+        self.hash == other.hash
+            && self.weight == other.weight
+            && self.next_hop == other.next_hop
+            && self.list == other.list
+            && self.nlri == other.nlri
+    }
+}
+
+impl Eq for Attrs {}
+
+impl Hash for Attrs {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 static EMPTY_PATH: LazyLock<AsPath> = LazyLock::new(AsPath::default);
@@ -54,13 +75,23 @@ impl Attrs {
         // Stable: the first of repeated types stays first.
         list.sort_by_key(PathAttribute::code);
         list.dedup_by_key(|a| a.code());
-        Attrs { list, next_hop, weight, nlri: None }
+        Attrs { list, next_hop, weight, nlri: None, hash: 0 }.hashed()
+    }
+
+    fn hashed(mut self) -> Attrs {
+        let mut h = FxHasher::default();
+        self.list.hash(&mut h);
+        self.next_hop.hash(&mut h);
+        self.weight.hash(&mut h);
+        self.nlri.hash(&mut h);
+        self.hash = h.finish();
+        self
     }
 
     /// The same set for one NLRI of a codec family (see the type's doc).
     pub fn with_nlri(mut self, nlri: Bytes) -> Attrs {
         self.nlri = Some(nlri);
-        self
+        self.hashed()
     }
 
     /// The NLRI of a codec family's path, as received.
