@@ -150,3 +150,15 @@ fn mp_reach_too_long_for_its_attribute_length_field_is_split() {
     let (_, _, ann6, _) = gather(&messages, &ctx);
     assert_eq!(ann6, list);
 }
+
+#[test]
+fn withdrawals_too_long_for_the_length_field_are_split() {
+    // 20 000 /24s are 80 000 bytes of withdrawn routes: more than the
+    // 2-byte Withdrawn Routes Length can say, even with extended messages.
+    let ctx = SessionContext { extended_message: true, ..SessionContext::modern() };
+    let u = Update { withdrawn: (0..20_000).map(v4).collect(), ..Update::default() };
+    let messages = u.encode(&ctx).unwrap();
+    assert!(messages.len() >= 2);
+    let (_, wd, ..) = gather(&messages, &ctx);
+    assert_eq!(wd, u.withdrawn);
+}
