@@ -220,3 +220,6 @@ pub fn evpn_update(n: usize) -> Vec<u8> {
     ];
     one_message(&Update { withdrawn: vec![], attributes: attrs, nlri: vec![] }, &evpn_context())
 }
+
+pub mod race;
+pub mod table;
