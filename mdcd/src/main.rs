@@ -12,6 +12,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use mdcd::config::Config;
 
+/// jemalloc: the RIB's many small, long-lived allocations next to a stream
+/// of short-lived ones from several threads are what glibc malloc handles
+/// worst (docs/adr/0007-allocator.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(version, about = "mdc routing daemon")]
 struct Args {

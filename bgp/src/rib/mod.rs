@@ -1086,7 +1086,7 @@ impl Rib {
         best_changes_only: bool,
         messages: &mut Vec<Message>,
     ) {
-        let Rib { config, interner, tables, peers, .. } = self;
+        let Rib { config, tables, peers, .. } = self;
         let Some(table) = tables.get(&family) else { return };
         let Some(Some(q)) = peers.get(id as usize) else { return };
         let Some(session) = q.session.clone() else { return };
@@ -1112,7 +1112,7 @@ impl Rib {
             if memo_ok && let Some(r) = memo.get(&key) {
                 return r.clone();
             }
-            let r = export_attrs(config, interner, peers, id, &session, family, dest.prefix(), b, true);
+            let r = export_attrs(config, peers, id, &session, family, dest.prefix(), b, true);
             if memo_ok {
                 memo.insert(key, r.clone());
             }
@@ -1159,7 +1159,7 @@ impl Rib {
                 }
             }
             for (n, a) in &want {
-                let unchanged = before.iter().any(|(o, sent)| o == n && Arc::ptr_eq(sent, a));
+                let unchanged = before.iter().any(|(o, sent)| o == n && **sent == **a);
                 if !unchanged && let Some(out) = announce_nlri(&slot.dest, a, Some(*n)) {
                     batch.add(a, out);
                 }
@@ -1277,7 +1277,7 @@ impl Rib {
         family: Family,
         slots: &[u32],
     ) -> Vec<(u32, Option<Arc<Attrs>>, PeerId)> {
-        let Rib { config, interner, tables, peers, .. } = self;
+        let Rib { config, tables, peers, .. } = self;
         let Some(table) = tables.get(&family) else { return Vec::new() };
         let Some(Some(q)) = peers.get(rep as usize) else { return Vec::new() };
         let Some(session) = q.session.clone() else { return Vec::new() };
@@ -1299,17 +1299,7 @@ impl Rib {
             let out = match memo.get(&key) {
                 Some(r) if memo_ok => r.clone(),
                 _ => {
-                    let r = export_attrs(
-                        config,
-                        interner,
-                        peers,
-                        rep,
-                        &session,
-                        family,
-                        slot.dest.prefix(),
-                        b,
-                        false,
-                    );
+                    let r = export_attrs(config, peers, rep, &session, family, slot.dest.prefix(), b, false);
                     if memo_ok {
                         memo.insert(key, r.clone());
                     }
@@ -1457,7 +1447,7 @@ impl Rib {
     /// What the peer was sent for `family` (its Adj-RIB-Out), with the
     /// attributes as they were computed for it.
     pub fn advertised(&mut self, id: PeerId, family: Family) -> Vec<(Dest, Arc<Attrs>)> {
-        let Rib { config, interner, tables, peers, .. } = self;
+        let Rib { config, tables, peers, .. } = self;
         let Some(t) = tables.get(&family) else { return Vec::new() };
         let Some(Some(q)) = peers.get(id as usize) else { return Vec::new() };
         let (Some(session), Some(bits)) = (q.session.clone(), q.advertised.get(&family)) else {
@@ -1469,7 +1459,7 @@ impl Rib {
             .filter(|(i, _)| bits.get(*i))
             .filter_map(|(_, s)| {
                 let b = s.paths.first()?;
-                export_attrs(config, interner, peers, id, &session, family, s.dest.prefix(), b, true)
+                export_attrs(config, peers, id, &session, family, s.dest.prefix(), b, true)
                     .map(|a| (s.dest.clone(), a))
             })
             .collect();
@@ -1507,7 +1497,6 @@ impl Rib {
 #[allow(clippy::too_many_arguments)]
 fn export_attrs(
     config: &RibConfig,
-    interner: &mut Interner,
     peers: &[Option<Peer>],
     to: PeerId,
     session: &SessionInfo,
@@ -1600,7 +1589,10 @@ fn export_attrs(
         return None;
     }
     b.next_hop.as_ref()?;
-    Some(interner.intern(b.build()))
+    // Not interned: an exported set lives until the peer's task has
+    // encoded it (interning would keep a second copy of every set alive
+    // until the next sweep); within a flush, sharing comes from the memo.
+    Some(Arc::new(b.build()))
 }
 
 fn a_path(b: &AttrsBuilder) -> &AsPath {

@@ -467,6 +467,8 @@ impl Speaker {
 
 struct PeerEntry {
     id: PeerId,
+    /// Batches handed to the peer's task and not encoded yet.
+    unsent: Arc<AtomicUsize>,
     tx: mpsc::UnboundedSender<PeerCmd>,
     status: watch::Receiver<PeerStatus>,
     task: JoinHandle<()>,
@@ -477,6 +479,10 @@ struct PeerEntry {
 /// Most peer events handled before the RIB sends out what changed: large
 /// enough to pack UPDATEs, small enough to keep latency low.
 const EVENT_BATCH: usize = 512;
+
+/// Most RIB batches waiting in one peer's task before the RIB stops taking
+/// input: bounds the memory of exported routes not encoded yet.
+const MAX_UNSENT: usize = 16;
 
 /// The task that owns the peer table and the RIB.
 struct SpeakerTask {
@@ -508,7 +514,9 @@ impl SpeakerTask {
                     }
                     Some(cmd) => self.on_cmd(cmd),
                 },
-                Some((ip, ev)) = from_peers.recv() => {
+                // While a peer's task is behind with what the RIB sent it,
+                // the RIB takes no more input (the feeders' sockets fill).
+                Some((ip, ev)) = from_peers.recv(), if !self.peers_behind() => {
                     self.on_peer_event(ip, ev);
                     for _ in 1..EVENT_BATCH {
                         match from_peers.try_recv() {
@@ -517,6 +525,7 @@ impl SpeakerTask {
                         }
                     }
                 }
+                () = tokio::time::sleep(Duration::from_millis(1)), if self.peers_behind() => {}
                 Some((stream, remote)) = accepted.recv() => self.on_accept(stream, remote),
             }
             self.flush();
@@ -685,6 +694,7 @@ impl SpeakerTask {
         let max_prefix_restart = settings.max_prefix_restart;
         let mut policy = settings.policy.clone();
         policy.address = ip;
+        let unsent = Arc::new(AtomicUsize::new(0));
         let (tx, status, task) = peer::spawn(
             settings,
             ip,
@@ -692,10 +702,16 @@ impl SpeakerTask {
             self.events.clone(),
             self.to_rib.clone(),
             Arc::clone(&self.backlog),
+            Arc::clone(&unsent),
         )?;
         let id = self.rib.add_peer(policy);
-        self.peers.insert(ip, PeerEntry { id, tx, status, task, transport, max_prefix_restart });
+        self.peers.insert(ip, PeerEntry { id, unsent, tx, status, task, transport, max_prefix_restart });
         Ok(())
+    }
+
+    /// Some peer's task has more than [`MAX_UNSENT`] batches to encode.
+    fn peers_behind(&self) -> bool {
+        self.peers.values().any(|p| p.unsent.load(Ordering::Relaxed) > MAX_UNSENT)
     }
 
     fn peer_id(&self, ip: IpAddr) -> Result<PeerId, SpeakerError> {
@@ -730,6 +746,7 @@ impl SpeakerTask {
             match out {
                 Output::Send { peer, generation, messages } => {
                     if let Some(p) = self.peers.values().find(|p| p.id == peer) {
+                        p.unsent.fetch_add(1, Ordering::Relaxed);
                         let _ = p.tx.send(PeerCmd::Send { generation, messages });
                     }
                 }

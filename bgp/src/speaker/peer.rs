@@ -165,6 +165,8 @@ pub(crate) struct PeerTask {
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
     /// UPDATEs sent to the RIB and not applied yet (all peers).
     backlog: Arc<AtomicUsize>,
+    /// `PeerCmd::Send` batches from the RIB not handled yet.
+    unsent: Arc<AtomicUsize>,
     generation: u64,
     last_down: Option<String>,
     main: Conn,
@@ -190,6 +192,7 @@ pub(crate) fn spawn(
     events: broadcast::Sender<SpeakerEvent>,
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
     backlog: Arc<AtomicUsize>,
+    unsent: Arc<AtomicUsize>,
 ) -> Result<PeerHandles, ConfigError> {
     let fsm = Fsm::new(settings.config.clone())?;
     let (status, status_rx) = watch::channel(PeerStatus::idle(&settings));
@@ -202,6 +205,7 @@ pub(crate) fn spawn(
         status,
         to_rib,
         backlog,
+        unsent,
         generation: 0,
         last_down: None,
         main: Conn::new(0, fsm),
@@ -312,6 +316,7 @@ impl PeerTask {
         match cmd {
             PeerCmd::Incoming(stream) => self.on_incoming(stream),
             PeerCmd::Send { generation, messages } => {
+                self.unsent.fetch_sub(1, Ordering::Relaxed);
                 let key = self
                     .established()
                     .filter(|c| c.session.as_ref().is_some_and(|s| s.generation == generation))
