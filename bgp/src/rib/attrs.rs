@@ -88,6 +88,27 @@ impl Attrs {
         self
     }
 
+    /// Give back the spare capacity of every vector in the set (decoders
+    /// grow vectors by doubling): the set is about to live long.
+    fn shrink(&mut self) {
+        self.list.shrink_to_fit();
+        for a in &mut self.list {
+            match &mut a.value {
+                AttrValue::AsPath(p) | AttrValue::As4Path(p) => {
+                    p.segments.shrink_to_fit();
+                    p.segments.iter_mut().for_each(|s| s.asns.shrink_to_fit());
+                }
+                AttrValue::Communities(c) => c.0.shrink_to_fit(),
+                AttrValue::LargeCommunities(c) => c.0.shrink_to_fit(),
+                AttrValue::ExtendedCommunities(c) => c.0.shrink_to_fit(),
+                AttrValue::Ipv6ExtendedCommunities(c) => c.0.shrink_to_fit(),
+                AttrValue::ClusterList(c) => c.shrink_to_fit(),
+                AttrValue::Unknown { value, .. } => value.shrink_to_fit(),
+                _ => {}
+            }
+        }
+    }
+
     /// The same set for one NLRI of a codec family (see the type's doc).
     pub fn with_nlri(mut self, nlri: Bytes) -> Attrs {
         self.nlri = Some(nlri);
@@ -309,6 +330,8 @@ impl Interner {
         if self.set.len() >= 2 * self.swept_at.max(1024) {
             self.sweep();
         }
+        let mut attrs = attrs;
+        attrs.shrink();
         let a = Arc::new(attrs);
         self.set.insert(Arc::clone(&a));
         a

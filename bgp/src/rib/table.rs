@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use super::attrs::{Attrs, FxHashMap};
+use hashbrown::HashTable;
+
+use super::attrs::{Attrs, fx_hash};
 use crate::nlri::Prefix;
 
 /// Which peer a path came from; [`LOCAL`] is this router.
@@ -162,7 +164,9 @@ pub(crate) struct Slot {
 
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    index: FxHashMap<Dest, u32>,
+    /// Slot numbers, hashed by their slot's destination: 4 bytes per
+    /// destination instead of a copy of the key.
+    index: HashTable<u32>,
     pub slots: Vec<Slot>,
     free: Vec<u32>,
     /// Slots whose best path changed since the last flush.
@@ -171,14 +175,16 @@ pub(crate) struct Table {
 
 impl Table {
     pub fn find(&self, dest: &Dest) -> Option<u32> {
-        self.index.get(dest).copied()
+        let slots = &self.slots;
+        self.index.find(fx_hash(dest), |&i| slots.get(i as usize).is_some_and(|s| s.dest == *dest)).copied()
     }
 
     /// The slot of `dest`, made if needed.
     pub fn slot_for(&mut self, dest: Dest) -> u32 {
-        if let Some(i) = self.index.get(&dest) {
-            return *i;
+        if let Some(i) = self.find(&dest) {
+            return i;
         }
+        let hash = fx_hash(&dest);
         let i = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i as usize) {
@@ -199,7 +205,8 @@ impl Table {
                 i
             }
         };
-        self.index.insert(dest, i);
+        let slots = &self.slots;
+        self.index.insert_unique(hash, i, |&j| slots.get(j as usize).map_or(0, |s| fx_hash(&s.dest)));
         i
     }
 
@@ -224,12 +231,12 @@ impl Table {
 
     /// Give an empty slot back (after every peer was told).
     pub fn release(&mut self, i: u32) {
-        if let Some(s) = self.slots.get_mut(i as usize)
-            && s.paths.is_empty()
-            && self.index.get(&s.dest) == Some(&i)
-        {
-            self.index.remove(&s.dest);
-            s.paths = Paths::Empty;
+        let Some(s) = self.slots.get(i as usize) else { return };
+        if !s.paths.is_empty() {
+            return;
+        }
+        if let Ok(entry) = self.index.find_entry(fx_hash(&s.dest), |&j| j == i) {
+            entry.remove();
             self.free.push(i);
         }
     }
