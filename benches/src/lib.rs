@@ -133,14 +133,14 @@ pub fn ipv6_update(n: usize) -> Vec<u8> {
     let mut attrs = attributes(&mut rng, None);
     attrs.insert(
         0,
-        PathAttribute::new(AttrValue::MpReach(MpReach {
+        PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
             family: Family::IPV6_UNICAST,
             next_hop: NextHop::V6 {
                 global: Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1),
                 link_local: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
             },
             nlri: MpNlri::Prefixes(ipv6_prefixes(n, 17)),
-        })),
+        }))),
     );
     one_message(&Update { withdrawn: vec![], attributes: attrs, nlri: vec![] }, &SessionContext::modern())
 }
@@ -206,11 +206,11 @@ pub fn evpn_update(n: usize) -> Vec<u8> {
         })
         .collect();
     let attrs = vec![
-        PathAttribute::new(AttrValue::MpReach(MpReach {
+        PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
             family: Family::L2VPN_EVPN,
             next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
             nlri: MpNlri::Typed(nlri),
-        })),
+        }))),
         PathAttribute::new(AttrValue::Origin(Origin::Igp)),
         PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(vec![65001]))),
         PathAttribute::new(AttrValue::ExtendedCommunities(ExtendedCommunities(vec![

@@ -313,11 +313,11 @@ impl Table {
             let u = if family == Family::IPV6_UNICAST {
                 attributes.insert(
                     0,
-                    PathAttribute::new(AttrValue::MpReach(MpReach {
+                    PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
                         family,
                         next_hop: NextHop::V6 { global: feeder.next_hop_v6, link_local: None },
                         nlri: MpNlri::Prefixes(nlri),
-                    })),
+                    }))),
                 );
                 Update { withdrawn: vec![], attributes, nlri: vec![] }
             } else {
@@ -346,10 +346,10 @@ impl Table {
             let u = if family == Family::IPV6_UNICAST {
                 Update {
                     withdrawn: vec![],
-                    attributes: vec![PathAttribute::new(AttrValue::MpUnreach(MpUnreach {
+                    attributes: vec![PathAttribute::new(AttrValue::MpUnreach(Box::new(MpUnreach {
                         family,
                         nlri: MpNlri::Prefixes(chunk.to_vec()),
-                    }))],
+                    })))],
                     nlri: vec![],
                 }
             } else {

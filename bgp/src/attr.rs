@@ -364,8 +364,9 @@ pub enum AttrValue {
     Communities(Communities),
     OriginatorId(Ipv4Addr),
     ClusterList(Vec<Ipv4Addr>),
-    MpReach(MpReach),
-    MpUnreach(MpUnreach),
+    /// Boxed: the largest variant by far, and at most one per UPDATE.
+    MpReach(Box<MpReach>),
+    MpUnreach(Box<MpUnreach>),
     ExtendedCommunities(ExtendedCommunities),
     As4Path(AsPath),
     As4Aggregator(Aggregator),
@@ -702,8 +703,8 @@ pub(crate) fn decode_value(
             }
             AttrValue::ClusterList(ids)
         }
-        code::MP_REACH_NLRI => AttrValue::MpReach(decode_mp_reach(&mut r, ctx)?),
-        code::MP_UNREACH_NLRI => AttrValue::MpUnreach(decode_mp_unreach(&mut r, ctx)?),
+        code::MP_REACH_NLRI => AttrValue::MpReach(Box::new(decode_mp_reach(&mut r, ctx)?)),
+        code::MP_UNREACH_NLRI => AttrValue::MpUnreach(Box::new(decode_mp_unreach(&mut r, ctx)?)),
         code::EXTENDED_COMMUNITIES => {
             non_empty(type_code, value, offset)?;
             AttrValue::ExtendedCommunities(

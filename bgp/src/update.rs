@@ -360,7 +360,8 @@ impl Update {
                 None => unreach.push(MpUnreach { family, nlri }),
             }
         }
-        self.attributes = unreach.into_iter().map(|u| PathAttribute::new(AttrValue::MpUnreach(u))).collect();
+        self.attributes =
+            unreach.into_iter().map(|u| PathAttribute::new(AttrValue::MpUnreach(Box::new(u)))).collect();
     }
 
     fn drop_families(&mut self, families: &[Family]) {
@@ -445,14 +446,14 @@ impl Update {
 
     pub fn mp_reach(&self) -> Option<&MpReach> {
         self.attributes.iter().find_map(|a| match &a.value {
-            AttrValue::MpReach(m) => Some(m),
+            AttrValue::MpReach(m) => Some(&**m),
             _ => None,
         })
     }
 
     pub fn mp_unreach(&self) -> Option<&MpUnreach> {
         self.attributes.iter().find_map(|a| match &a.value {
-            AttrValue::MpUnreach(m) => Some(m),
+            AttrValue::MpUnreach(m) => Some(&**m),
             _ => None,
         })
     }
@@ -477,7 +478,7 @@ impl Update {
         let nlri =
             if family.is_ip_unicast() { MpNlri::Prefixes(Vec::new()) } else { MpNlri::Typed(Vec::new()) };
         Update {
-            attributes: vec![PathAttribute::new(AttrValue::MpUnreach(MpUnreach { family, nlri }))],
+            attributes: vec![PathAttribute::new(AttrValue::MpUnreach(Box::new(MpUnreach { family, nlri })))],
             ..Update::default()
         }
     }
@@ -535,7 +536,8 @@ impl Update {
                     // An MP attribute without NLRI (End-of-RIB) still gets its message.
                     for chunk in at_least_one(chunks(u.nlri.item_lens().into_iter(), room)?) {
                         let part = MpUnreach { family: u.family, nlri: u.nlri.slice(chunk) };
-                        let attr = PathAttribute { flags: a.flags, value: AttrValue::MpUnreach(part) };
+                        let attr =
+                            PathAttribute { flags: a.flags, value: AttrValue::MpUnreach(Box::new(part)) };
                         let mut m = Vec::new();
                         encode_one(&mut m, &[], std::slice::from_ref(&attr), None, &[], ctx)?;
                         messages.push(m);
@@ -555,7 +557,8 @@ impl Update {
                             next_hop: r.next_hop.clone(),
                             nlri: r.nlri.slice(chunk),
                         };
-                        let attr = PathAttribute { flags: a.flags, value: AttrValue::MpReach(part) };
+                        let attr =
+                            PathAttribute { flags: a.flags, value: AttrValue::MpReach(Box::new(part)) };
                         let mut m = Vec::new();
                         encode_one(&mut m, &[], std::slice::from_ref(&attr), Some(&plain_bytes), &[], ctx)?;
                         messages.push(m);
@@ -704,14 +707,17 @@ pub(crate) mod strategies {
     fn mp_attrs(add_path: bool) -> impl Strategy<Value = Vec<AttrValue>> {
         let reach = (nlri_list(Afi::IPV6, add_path, 20), any::<u128>(), proptest::option::of(any::<u128>()))
             .prop_map(|(n, g, ll)| {
-                AttrValue::MpReach(MpReach {
+                AttrValue::MpReach(Box::new(MpReach {
                     family: Family::IPV6_UNICAST,
                     next_hop: NextHop::V6 { global: Ipv6Addr::from(g), link_local: ll.map(Ipv6Addr::from) },
                     nlri: MpNlri::Prefixes(n),
-                })
+                }))
             });
         let unreach = nlri_list(Afi::IPV6, add_path, 20).prop_map(|n| {
-            AttrValue::MpUnreach(MpUnreach { family: Family::IPV6_UNICAST, nlri: MpNlri::Prefixes(n) })
+            AttrValue::MpUnreach(Box::new(MpUnreach {
+                family: Family::IPV6_UNICAST,
+                nlri: MpNlri::Prefixes(n),
+            }))
         });
         (proptest::option::of(reach), proptest::option::of(unreach))
             .prop_map(|(r, u)| r.into_iter().chain(u).collect())

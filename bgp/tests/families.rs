@@ -15,14 +15,14 @@ fn v4_over_v6(link_local: bool) -> Update {
     Update {
         withdrawn: vec![],
         attributes: vec![
-            PathAttribute::new(AttrValue::MpReach(MpReach {
+            PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
                 family: Family::IPV4_UNICAST,
                 next_hop: NextHop::V6 {
                     global: "2001:db8::1".parse().unwrap(),
                     link_local: link_local.then(|| "fe80::1".parse().unwrap()),
                 },
                 nlri: MpNlri::Prefixes(vec![Nlri::new("198.51.100.0/24".parse().unwrap())]),
-            })),
+            }))),
             PathAttribute::new(AttrValue::Origin(Origin::Igp)),
             PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(vec![65001]))),
         ],
@@ -170,14 +170,14 @@ fn mp_reach_next_hop_kinds() {
         let u = Update {
             withdrawn: vec![],
             attributes: vec![
-                PathAttribute::new(AttrValue::MpReach(MpReach {
+                PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
                     family: Family::L2VPN_EVPN,
                     next_hop: nh,
                     nlri: MpNlri::Typed(vec![mdc_bgp::attr::OpaqueNlri {
                         path_id: None,
                         bytes: vec![3, 1, 9].into(),
                     }]),
-                })),
+                }))),
                 PathAttribute::new(AttrValue::Origin(Origin::Igp)),
                 PathAttribute::new(AttrValue::AsPath(AsPath::default())),
             ],

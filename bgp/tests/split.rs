@@ -66,15 +66,15 @@ fn small_update_is_one_message() {
 fn large_update_is_split_below_4096() {
     let ctx = SessionContext::modern();
     let mut attributes = base_attrs();
-    attributes.push(PathAttribute::new(AttrValue::MpReach(MpReach {
+    attributes.push(PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
         family: Family::IPV6_UNICAST,
         next_hop: NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None },
         nlri: MpNlri::Prefixes((0..900).map(v6).collect()),
-    })));
-    attributes.push(PathAttribute::new(AttrValue::MpUnreach(MpUnreach {
+    }))));
+    attributes.push(PathAttribute::new(AttrValue::MpUnreach(Box::new(MpUnreach {
         family: Family::IPV6_UNICAST,
         nlri: MpNlri::Prefixes((1000..1700).map(v6).collect()),
-    })));
+    }))));
     let u =
         Update { withdrawn: (5000..6000).map(v4).collect(), attributes, nlri: (0..2000).map(v4).collect() };
     let messages = u.encode(&ctx).unwrap();
@@ -138,11 +138,11 @@ fn mp_reach_too_long_for_its_attribute_length_field_is_split() {
     let list: Vec<Nlri> = (0..6000).map(|n| Nlri { path_id: Some(n + 1), ..v6(n) }).collect();
     let mut attrs = base_attrs();
     attrs.pop();
-    attrs.push(PathAttribute::new(AttrValue::MpReach(MpReach {
+    attrs.push(PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
         family: Family::IPV6_UNICAST,
         next_hop: NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None },
         nlri: MpNlri::Prefixes(list.clone()),
-    })));
+    }))));
     let u = Update { attributes: attrs, ..Update::default() };
     let ctx = SessionContext { add_path: vec![Family::IPV6_UNICAST], ..ctx };
     let messages = u.encode(&ctx).unwrap();

@@ -55,11 +55,11 @@ fn reach(nlri: Vec<Bytes>) -> Update {
         attributes: vec![
             PathAttribute::new(AttrValue::Origin(Origin::Igp)),
             PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(vec![65001]))),
-            PathAttribute::new(AttrValue::MpReach(MpReach {
+            PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
                 family: EVPN,
                 next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
                 nlri: MpNlri::Typed(nlri),
-            })),
+            }))),
         ],
         ..Update::default()
     }
@@ -68,7 +68,7 @@ fn reach(nlri: Vec<Bytes>) -> Update {
 fn unreach(nlri: Vec<Bytes>) -> Update {
     let nlri = nlri.into_iter().map(|bytes| OpaqueNlri { path_id: None, bytes }).collect();
     let u = MpUnreach { family: EVPN, nlri: MpNlri::Typed(nlri) };
-    Update { attributes: vec![PathAttribute::new(AttrValue::MpUnreach(u))], ..Update::default() }
+    Update { attributes: vec![PathAttribute::new(AttrValue::MpUnreach(Box::new(u)))], ..Update::default() }
 }
 
 /// (announced, withdrawn) NLRI sent to `peer`, with the next hop announced.

@@ -452,17 +452,17 @@ impl Batch {
             if family == Family::IPV4_UNICAST && session.local.is_ipv4() {
                 u.withdrawn = prefixes;
             } else {
-                u.attributes.push(PathAttribute::new(AttrValue::MpUnreach(MpUnreach {
+                u.attributes.push(PathAttribute::new(AttrValue::MpUnreach(Box::new(MpUnreach {
                     family,
                     nlri: MpNlri::Prefixes(prefixes),
-                })));
+                }))));
             }
             out.push(Message::Update(u));
         }
         if !opaque.is_empty() {
             let unreach = MpUnreach { family, nlri: MpNlri::Typed(opaque) };
             let u = Update {
-                attributes: vec![PathAttribute::new(AttrValue::MpUnreach(unreach))],
+                attributes: vec![PathAttribute::new(AttrValue::MpUnreach(Box::new(unreach)))],
                 ..Update::default()
             };
             out.push(Message::Update(u));
@@ -522,11 +522,11 @@ pub fn announcement(family: Family, attrs: &Attrs, nlri: Vec<Nlri>, four_octet_a
             list.push(PathAttribute::new(AttrValue::NextHop(*nh)));
             u.nlri = nlri;
         }
-        (_, Some(nh)) => list.push(PathAttribute::new(AttrValue::MpReach(MpReach {
+        (_, Some(nh)) => list.push(PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
             family,
             next_hop: nh.clone(),
             nlri: MpNlri::Prefixes(nlri),
-        }))),
+        })))),
         // Export never yields a set without a next hop.
         (_, None) => {}
     }

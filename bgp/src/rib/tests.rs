@@ -456,11 +456,11 @@ fn ipv6_routes_use_mp_reach_with_our_address() {
         attributes: vec![
             PathAttribute::new(AttrValue::Origin(Origin::Igp)),
             PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(vec![65001]))),
-            PathAttribute::new(AttrValue::MpReach(MpReach {
+            PathAttribute::new(AttrValue::MpReach(Box::new(MpReach {
                 family: Family::IPV6_UNICAST,
                 next_hop: NextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None },
                 nlri: MpNlri::Prefixes(vec![Nlri::new(pfx("2001:db8:100::/48"))]),
-            })),
+            }))),
         ],
         ..Update::default()
     };
