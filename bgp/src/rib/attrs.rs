@@ -31,7 +31,8 @@ pub struct Attrs {
     list: Vec<PathAttribute>,
     next_hop: Option<NextHop>,
     weight: u32,
-    nlri: Option<Bytes>,
+    /// Boxed: only codec families (EVPN) have it.
+    nlri: Option<Box<Bytes>>,
     /// FxHash of the fields above, computed once: interning hashes a set
     /// once, not at every lookup.
     hash: u64,
@@ -111,13 +112,13 @@ impl Attrs {
 
     /// The same set for one NLRI of a codec family (see the type's doc).
     pub fn with_nlri(mut self, nlri: Bytes) -> Attrs {
-        self.nlri = Some(nlri);
+        self.nlri = Some(Box::new(nlri));
         self.hashed()
     }
 
     /// The NLRI of a codec family's path, as received.
     pub fn nlri(&self) -> Option<&Bytes> {
-        self.nlri.as_ref()
+        self.nlri.as_deref()
     }
 
     /// The attributes, sorted by type code.
@@ -207,7 +208,7 @@ impl Attrs {
             list: self.list.clone(),
             next_hop: self.next_hop.clone(),
             weight: self.weight,
-            nlri: self.nlri.clone(),
+            nlri: self.nlri.as_deref().cloned(),
         }
     }
 }

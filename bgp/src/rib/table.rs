@@ -162,12 +162,50 @@ pub(crate) struct Slot {
     pub best_changed: bool,
 }
 
+/// Slots in chunks of 16384: growing never copies the slots already there
+/// (a doubling `Vec` would hold the old and the new copy at once, a third
+/// more peak memory for a full table).
+#[derive(Debug, Default)]
+struct Slab {
+    chunks: Vec<Vec<Slot>>,
+    len: usize,
+}
+
+const CHUNK_BITS: u32 = 14;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+impl Slab {
+    fn get(&self, i: u32) -> Option<&Slot> {
+        self.chunks.get((i >> CHUNK_BITS) as usize)?.get(i as usize & (CHUNK - 1))
+    }
+
+    fn get_mut(&mut self, i: u32) -> Option<&mut Slot> {
+        self.chunks.get_mut((i >> CHUNK_BITS) as usize)?.get_mut(i as usize & (CHUNK - 1))
+    }
+
+    fn push(&mut self, slot: Slot) -> u32 {
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            c.push(slot);
+        }
+        let i = u32::try_from(self.len).unwrap_or(u32::MAX);
+        self.len += 1;
+        i
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Slot> {
+        self.chunks.iter().flatten()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     /// Slot numbers, hashed by their slot's destination: 4 bytes per
     /// destination instead of a copy of the key.
     index: HashTable<u32>,
-    pub slots: Vec<Slot>,
+    slots: Slab,
     free: Vec<u32>,
     /// Slots whose best path changed since the last flush.
     pub dirty: Vec<u32>,
@@ -176,7 +214,7 @@ pub(crate) struct Table {
 impl Table {
     pub fn find(&self, dest: &Dest) -> Option<u32> {
         let slots = &self.slots;
-        self.index.find(fx_hash(dest), |&i| slots.get(i as usize).is_some_and(|s| s.dest == *dest)).copied()
+        self.index.find(fx_hash(dest), |&i| slots.get(i).is_some_and(|s| s.dest == *dest)).copied()
     }
 
     /// The slot of `dest`, made if needed.
@@ -187,40 +225,36 @@ impl Table {
         let hash = fx_hash(&dest);
         let i = match self.free.pop() {
             Some(i) => {
-                if let Some(s) = self.slots.get_mut(i as usize) {
+                if let Some(s) = self.slots.get_mut(i) {
                     s.dest = dest.clone();
                     s.dirty = false;
                     s.best_changed = false;
                 }
                 i
             }
-            None => {
-                let i = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-                self.slots.push(Slot {
-                    dest: dest.clone(),
-                    paths: Paths::Empty,
-                    dirty: false,
-                    best_changed: false,
-                });
-                i
-            }
+            None => self.slots.push(Slot {
+                dest: dest.clone(),
+                paths: Paths::Empty,
+                dirty: false,
+                best_changed: false,
+            }),
         };
         let slots = &self.slots;
-        self.index.insert_unique(hash, i, |&j| slots.get(j as usize).map_or(0, |s| fx_hash(&s.dest)));
+        self.index.insert_unique(hash, i, |&j| slots.get(j).map_or(0, |s| fx_hash(&s.dest)));
         i
     }
 
     pub fn slot(&self, i: u32) -> Option<&Slot> {
-        self.slots.get(i as usize)
+        self.slots.get(i)
     }
 
     pub fn slot_mut(&mut self, i: u32) -> Option<&mut Slot> {
-        self.slots.get_mut(i as usize)
+        self.slots.get_mut(i)
     }
 
     /// Note a change of the destination's paths for the next flush.
     pub fn mark_dirty(&mut self, i: u32, best_changed: bool) {
-        if let Some(s) = self.slots.get_mut(i as usize) {
+        if let Some(s) = self.slots.get_mut(i) {
             s.best_changed |= best_changed;
             if !s.dirty {
                 s.dirty = true;
@@ -231,7 +265,7 @@ impl Table {
 
     /// Give an empty slot back (after every peer was told).
     pub fn release(&mut self, i: u32) {
-        let Some(s) = self.slots.get(i as usize) else { return };
+        let Some(s) = self.slots.get(i) else { return };
         if !s.paths.is_empty() {
             return;
         }
@@ -253,7 +287,7 @@ impl Table {
 
     /// Number of slots (for sizing per-peer bit sets).
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.slots.len
     }
 }
 
