@@ -79,7 +79,9 @@ pub(crate) enum Paths {
     #[default]
     Empty,
     One(Path),
-    Many(Vec<Path>),
+    /// Boxed so that the enum is no larger than a `Path` (24 bytes: the
+    /// tag fits in the niche of `Path::stale`).
+    Many(Box<Vec<Path>>),
 }
 
 impl std::ops::Deref for Paths {
@@ -108,7 +110,7 @@ impl Paths {
         match v.len() {
             0 => Paths::Empty,
             1 => v.pop().map_or(Paths::Empty, Paths::One),
-            _ => Paths::Many(v),
+            _ => Paths::Many(Box::new(v)),
         }
     }
 
@@ -116,7 +118,7 @@ impl Paths {
         match self {
             Paths::Empty => Vec::new(),
             Paths::One(p) => vec![p],
-            Paths::Many(v) => v,
+            Paths::Many(v) => *v,
         }
     }
 
@@ -124,7 +126,7 @@ impl Paths {
     pub fn insert(&mut self, at: usize, path: Path) {
         *self = match std::mem::take(self) {
             Paths::Empty => Paths::One(path),
-            Paths::One(q) => Paths::Many(if at == 0 { vec![path, q] } else { vec![q, path] }),
+            Paths::One(q) => Paths::Many(Box::new(if at == 0 { vec![path, q] } else { vec![q, path] })),
             Paths::Many(mut v) => {
                 v.insert(at.min(v.len()), path);
                 Paths::Many(v)
@@ -319,5 +321,17 @@ impl BitSet {
 
     pub fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_destination_with_one_path_costs_no_more_than_the_path() {
+        assert_eq!(std::mem::size_of::<Path>(), 24);
+        assert_eq!(std::mem::size_of::<Paths>(), 24);
+        assert!(std::mem::size_of::<Slot>() <= 56, "{}", std::mem::size_of::<Slot>());
     }
 }
