@@ -211,6 +211,13 @@ pub enum Output {
     RequestRefresh { peer: PeerId, family: Family },
 }
 
+/// A destination whose best path changed, as a flush saw it.
+struct Changed {
+    slot: u32,
+    dest: Dest,
+    best: Option<Path>,
+}
+
 /// Peers with equal keys get equal attributes for every path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct GroupKey {
@@ -1202,33 +1209,40 @@ impl Rib {
             // Peers whose export rules give the same attributes share one
             // computation (FRR's update groups); ADD-PATH peers go alone.
             let mut groups: Vec<(GroupKey, Vec<PeerId>)> = Vec::new();
+            let mut alone: Vec<PeerId> = Vec::new();
             for &id in &ids {
                 match self.group_key(id, family) {
                     Some(key) => match groups.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, members)) => members.push(id),
                         None => groups.push((key, vec![id])),
                     },
-                    None => {
-                        let messages = per_peer.entry(id).or_default();
-                        self.export_slots(id, family, &dirty, true, messages);
-                    }
+                    None => alone.push(id),
                 }
+            }
+            for id in alone {
+                let messages = per_peer.entry(id).or_default();
+                self.export_slots(id, family, &dirty, true, messages);
+            }
+            // One pass over the dirty slots: what changed, flags cleared,
+            // empty slots given back. The groups work from this list, not
+            // from the table (each slot read once: it is a cache miss).
+            let Some(t) = self.tables.get_mut(&family) else { continue };
+            let mut changed: Vec<Changed> = Vec::with_capacity(dirty.len());
+            for i in dirty {
+                let Some(s) = t.slot_mut(i) else { continue };
+                if s.best_changed {
+                    changed.push(Changed { slot: i, dest: s.dest.clone(), best: s.paths.first().cloned() });
+                }
+                s.dirty = false;
+                s.best_changed = false;
+                t.release(i);
             }
             for (_, members) in groups {
                 let Some(&first) = members.first() else { continue };
-                let outs = self.group_outs(first, family, &dirty);
+                let outs = self.group_outs(first, family, &changed);
                 for id in members {
                     let messages = per_peer.entry(id).or_default();
-                    self.apply_outs(id, family, &outs, messages);
-                }
-            }
-            if let Some(t) = self.tables.get_mut(&family) {
-                for i in dirty {
-                    if let Some(s) = t.slot_mut(i) {
-                        s.dirty = false;
-                        s.best_changed = false;
-                    }
-                    t.release(i);
+                    self.apply_outs(id, family, &changed, &outs, messages);
                 }
             }
         }
@@ -1271,26 +1285,16 @@ impl Rib {
     /// The export of the best path of each dirty destination whose best
     /// changed, as `rep`'s group gets it: (slot, attributes, the peer the
     /// best path came from).
-    fn group_outs(
-        &mut self,
-        rep: PeerId,
-        family: Family,
-        slots: &[u32],
-    ) -> Vec<(u32, Option<Arc<Attrs>>, PeerId)> {
-        let Rib { config, tables, peers, .. } = self;
-        let Some(table) = tables.get(&family) else { return Vec::new() };
+    fn group_outs(&mut self, rep: PeerId, family: Family, changed: &[Changed]) -> Vec<Option<Arc<Attrs>>> {
+        let Rib { config, peers, .. } = self;
         let Some(Some(q)) = peers.get(rep as usize) else { return Vec::new() };
         let Some(session) = q.session.clone() else { return Vec::new() };
         let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
         let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
-        let mut outs = Vec::with_capacity(slots.len());
-        for &i in slots {
-            let Some(slot) = table.slot(i) else { continue };
-            if !slot.best_changed {
-                continue;
-            }
-            let Some(b) = slot.paths.first() else {
-                outs.push((i, None, LOCAL));
+        let mut outs = Vec::with_capacity(changed.len());
+        for c in changed {
+            let Some(b) = &c.best else {
+                outs.push(None);
                 continue;
             };
             // Export as if to a peer other than the source: split horizon
@@ -1299,14 +1303,14 @@ impl Rib {
             let out = match memo.get(&key) {
                 Some(r) if memo_ok => r.clone(),
                 _ => {
-                    let r = export_attrs(config, peers, rep, &session, family, slot.dest.prefix(), b, false);
+                    let r = export_attrs(config, peers, rep, &session, family, c.dest.prefix(), b, false);
                     if memo_ok {
                         memo.insert(key, r.clone());
                     }
                     r
                 }
             };
-            outs.push((i, out, b.peer));
+            outs.push(out);
         }
         outs
     }
@@ -1316,32 +1320,33 @@ impl Rib {
         &mut self,
         id: PeerId,
         family: Family,
-        outs: &[(u32, Option<Arc<Attrs>>, PeerId)],
+        changed: &[Changed],
+        outs: &[Option<Arc<Attrs>>],
         messages: &mut Vec<Message>,
     ) {
-        let Some(table) = self.tables.get(&family) else { return };
         let Some(q) = self.peers.get_mut(id as usize).and_then(Option::as_mut) else { return };
         let Some(session) = q.session.clone() else { return };
         let path_id = session.negotiated.add_path_send.contains(&family).then_some(1);
         let mut advertised = q.advertised.remove(&family).unwrap_or_default();
         let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
         let mut batch = Batch::default();
-        for (i, out, from) in outs {
-            let Some(slot) = table.slot(*i) else { continue };
-            let out = out.as_ref().filter(|_| *from != id);
-            match out.and_then(|a| announce_nlri(&slot.dest, a, path_id).map(|n| (a, n))) {
+        for (c, out) in changed.iter().zip(outs) {
+            let i = c.slot;
+            let from = c.best.as_ref().map(|b| b.peer);
+            let out = out.as_ref().filter(|_| from != Some(id));
+            match out.and_then(|a| announce_nlri(&c.dest, a, path_id).map(|n| (a, n))) {
                 Some((a, n)) => {
                     if let OutNlri::Opaque(o) = &n {
-                        sent.insert(*i, o.bytes.clone());
+                        sent.insert(i, o.bytes.clone());
                     }
                     batch.add(a, n);
-                    advertised.set(*i, true);
+                    advertised.set(i, true);
                 }
-                None if advertised.get(*i) => {
-                    if let Some(n) = withdraw_nlri(&slot.dest, path_id, sent.remove(i)) {
+                None if advertised.get(i) => {
+                    if let Some(n) = withdraw_nlri(&c.dest, path_id, sent.remove(&i)) {
                         batch.withdraw.push(n);
                     }
-                    advertised.set(*i, false);
+                    advertised.set(i, false);
                 }
                 None => {}
             }
