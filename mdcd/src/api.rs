@@ -1,11 +1,14 @@
-//! The local read-only API: a Unix socket only root can open, one JSON
-//! request per line, one JSON response per line. `mdcctl` is its client.
+//! The local API: a Unix socket only root can open, one JSON request per
+//! line, one JSON response per line. `mdcctl` is its client. It reads state,
+//! and resets sessions (`clear bgp`, as FRR's `clear bgp ... [soft] [in|out]`).
 //!
 //! ```text
-//! > {"show":"neighbors"}
+//! > {"request":"neighbors"}
 //! < {"ok":{"neighbors":[{"address":"192.0.2.1","remote_as":65000,...}]}}
-//! > {"show":"routes","family":"ipv4-unicast","prefix":"198.51.100.0/22","longer-prefixes":true}
+//! > {"request":"routes","family":"ipv4-unicast","prefix":"198.51.100.0/22","longer-prefixes":true}
 //! < {"ok":{"routes":[{"prefix":"198.51.100.0/24","next_hop":"192.0.2.1","best":true,...}]}}
+//! > {"request":"clear-bgp","peer":"192.0.2.1","soft":"in"}
+//! < {"ok":{"done":"192.0.2.1: soft reset in"}}
 //! ```
 
 use std::io;
@@ -96,10 +99,27 @@ pub struct RouteQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "show")]
+#[serde(rename_all = "kebab-case", tag = "request")]
 pub enum Request {
     Neighbors,
     Routes(RouteQuery),
+    /// Reset a session (Cease/4), or with `soft` re-run the import policy
+    /// (`in`: from the pre-policy copy or a ROUTE-REFRESH), re-send the
+    /// table (`out`), or both. The session stays up with `soft`.
+    ClearBgp {
+        peer: String,
+        #[serde(default)]
+        soft: Option<SoftReset>,
+    },
+}
+
+/// Which way a soft reset goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SoftReset {
+    In,
+    Out,
+    Both,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +127,8 @@ pub enum Request {
 pub enum Answer {
     Neighbors(Vec<NeighborView>),
     Routes(Vec<RouteView>),
+    /// What a command did.
+    Done(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +143,12 @@ pub trait StateSource: Send + Sync + 'static {
     fn neighbors(&self) -> impl Future<Output = Vec<NeighborView>> + Send;
     /// Paths matching `query`; the query is already validated.
     fn routes(&self, query: &RouteFilter) -> impl Future<Output = Vec<RouteView>> + Send;
+    /// Reset the session with `peer` (see [`Request::ClearBgp`]).
+    fn clear_bgp(
+        &self,
+        peer: std::net::IpAddr,
+        soft: Option<SoftReset>,
+    ) -> impl Future<Output = Result<String, String>> + Send;
 }
 
 /// A validated [`RouteQuery`].
@@ -226,6 +254,13 @@ async fn answer<S: StateSource>(stream: UnixStream, source: &S) -> io::Result<()
             Ok(Request::Routes(q)) => match RouteFilter::new(&q) {
                 Ok(filter) => Response::Ok(Answer::Routes(source.routes(&filter).await)),
                 Err(e) => Response::Error(e),
+            },
+            Ok(Request::ClearBgp { peer, soft }) => match peer.parse() {
+                Ok(ip) => match source.clear_bgp(ip, soft).await {
+                    Ok(done) => Response::Ok(Answer::Done(done)),
+                    Err(e) => Response::Error(e),
+                },
+                Err(_) => Response::Error(format!("peer {peer:?}: expected a neighbor address")),
             },
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
@@ -442,6 +477,12 @@ mod tests {
             };
             if q.families.contains(&mdc_bgp::family::Family::IPV4_UNICAST) { vec![r] } else { vec![] }
         }
+        async fn clear_bgp(&self, peer: std::net::IpAddr, soft: Option<SoftReset>) -> Result<String, String> {
+            match (peer.to_string().as_str(), soft) {
+                ("192.0.2.1", Some(SoftReset::In)) => Ok("soft in".into()),
+                (p, _) => Err(format!("no neighbor {p}")),
+            }
+        }
     }
 
     #[test]
@@ -463,6 +504,14 @@ mod tests {
             let table = neighbors_table(&n);
             assert!(table.starts_with("Neighbor   AS     State"), "{table}");
             assert!(table.contains("192.0.2.1  65000  Established  01:02:03  3       2"), "{table}");
+
+            let clear = |peer: &str, soft| Request::ClearBgp { peer: peer.into(), soft };
+            assert_eq!(
+                request(&path, &clear("192.0.2.1", Some(SoftReset::In))).await.unwrap(),
+                Response::Ok(Answer::Done("soft in".into()))
+            );
+            assert!(matches!(request(&path, &clear("192.0.2.9", None)).await.unwrap(), Response::Error(e) if e.contains("192.0.2.9")));
+            assert!(matches!(request(&path, &clear("nowhere", None)).await.unwrap(), Response::Error(e) if e.contains("nowhere")));
 
             let q = |f: &str| RouteQuery { family: Some(f.into()), ..RouteQuery::default() };
             let req = Request::Routes(q("ipv6-unicast"));

@@ -20,7 +20,7 @@ use mdc_bgp::speaker::socket::TransportOptions;
 use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig};
 use tracing::{info, warn};
 
-use crate::api::{self, NeighborView, RouteFilter, RouteView, StateSource};
+use crate::api::{self, NeighborView, RouteFilter, RouteView, SoftReset, StateSource};
 use crate::config::{Config, PeerAddress, PeerConfig, RemoteAs};
 
 /// Start the speaker and its peers, serve the API, and run until SIGTERM or
@@ -372,6 +372,10 @@ impl StateSource for SpeakerState {
             .collect()
     }
 
+    async fn clear_bgp(&self, peer: IpAddr, soft: Option<SoftReset>) -> Result<String, String> {
+        self.clear(peer, soft).await
+    }
+
     async fn routes(&self, filter: &RouteFilter) -> Vec<RouteView> {
         let mut out = Vec::new();
         for family in &filter.families {
@@ -399,6 +403,28 @@ impl StateSource for SpeakerState {
             }
         }
         out
+    }
+}
+
+impl SpeakerState {
+    async fn clear(&self, peer: IpAddr, soft: Option<SoftReset>) -> Result<String, String> {
+        let r = match soft {
+            None => self.speaker.reset_peer(peer).await.map(|()| "session reset (Cease/4)"),
+            Some(SoftReset::In) => self.speaker.soft_reset(peer, true, false).await.map(|()| "soft reset in"),
+            Some(SoftReset::Out) => {
+                self.speaker.soft_reset(peer, false, true).await.map(|()| "soft reset out")
+            }
+            Some(SoftReset::Both) => {
+                self.speaker.soft_reset(peer, true, true).await.map(|()| "soft reset in and out")
+            }
+        };
+        match r {
+            Ok(done) => {
+                info!(%peer, "mdcctl: {done}");
+                Ok(format!("{peer}: {done}"))
+            }
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 

@@ -11,7 +11,9 @@
 //! 3. an export policy that prepends and adds communities (and RFC 8212:
 //!    no import policy, nothing accepted);
 //! 4. max-prefix (RFC 4486 Cease/1) against GoBGP: staying down, coming back
-//!    after `restart-after`, and `warning-only`.
+//!    after `restart-after`, and `warning-only`;
+//! 5. `mdcctl clear bgp` against FRR: soft in (a ROUTE-REFRESH), soft out
+//!    (the table again), both without a session reset, and a hard reset.
 //!
 //! Needs root and the peers: outside CI these tests print `skipped: ...`;
 //! under `CI=true` a missing peer fails them.
@@ -638,5 +640,83 @@ fn max_prefix_warning_only_keeps_the_session() -> Result<()> {
     let warned = mdcd_log_lines(&mdcd, "more than the limit of 3 (warning only)");
     assert!(!warned.is_empty(), "mdcd did not warn about the exceeded limit:\n{}", mdcd.log_tail(40));
     assert!(mdcd_log_lines(&mdcd, "NOTIFICATION 6/1").is_empty(), "{}", mdcd.log_tail(40));
+    Ok(())
+}
+
+/// FRR's counters for its session with `neighbor`.
+fn frr_neighbor(frr: &Frr, neighbor: &str) -> Result<Value> {
+    let v = frr.json(&format!("show bgp neighbors {neighbor} json"))?;
+    Ok(v[neighbor].clone())
+}
+
+#[test]
+fn mdcctl_clear_bgp_soft_in_out_and_hard_against_frr() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let lab = Lab::new("ribclear")?.node("mdcd")?.node("frr")?.link(
+        "mdcd",
+        "192.0.2.1/30",
+        "frr",
+        "192.0.2.2/30",
+    )?;
+    let mdcd = Mdcd::start_in(
+        &lab,
+        "mdcd",
+        bins(),
+        BgpConfig::new(65000, MDCD).neighbor(Neighbor::new("192.0.2.2", 65001)).network("198.51.100.0/24"),
+    )?;
+    let frr = Frr::start_in(
+        &lab,
+        "frr",
+        BgpConfig::new(65001, "192.0.2.2").neighbor(Neighbor::new(MDCD, 65000)).network("203.0.113.0/24"),
+    )?;
+    frr.wait_established(MDCD, T)?;
+    wait_until("FRR has mdcd's route and mdcd FRR's", T, POLL, || {
+        let theirs = frr_best(&frr, "198.51.100.0/24")?.is_some();
+        let ours = !mdcd_paths(&mdcd, "203.0.113.0/24")?.is_empty();
+        Ok(if theirs && ours {
+            Check::Done(())
+        } else {
+            Check::Pending(format!("frr {theirs}, mdcd {ours}"))
+        })
+    })?;
+    let stat = |key: &str| -> Result<u64> {
+        Ok(frr_neighbor(&frr, MDCD)?
+            .pointer(&format!("/messageStats/{key}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0))
+    };
+
+    // Soft in: no pre-policy copy, so mdcd asks FRR for a ROUTE-REFRESH.
+    let refreshes = stat("routeRefreshRecv")?;
+    assert!(mdcd.clear_bgp("192.0.2.2", &["soft", "in"])?.contains("soft reset in"));
+    wait_until("FRR receives a ROUTE-REFRESH", T, POLL, || {
+        let n = stat("routeRefreshRecv")?;
+        Ok(if n > refreshes { Check::Done(()) } else { Check::Pending(format!("{n} route refreshes")) })
+    })?;
+    // Soft out: mdcd sends its table again.
+    let updates = stat("updatesRecv")?;
+    assert!(mdcd.clear_bgp("192.0.2.2", &["soft", "out"])?.contains("soft reset out"));
+    wait_until("FRR receives mdcd's table again", T, POLL, || {
+        let n = stat("updatesRecv")?;
+        Ok(if n > updates { Check::Done(()) } else { Check::Pending(format!("{n} UPDATEs")) })
+    })?;
+    assert_eq!(frr_established_count(&frr, MDCD)?, 1, "soft resets keep the session");
+    assert!(frr_best(&frr, "198.51.100.0/24")?.is_some());
+
+    // Hard: a NOTIFICATION (Cease/4), and the session comes back.
+    let notifications = stat("notificationsRecv")?;
+    assert!(mdcd.clear_bgp("192.0.2.2", &[])?.contains("Cease/4"));
+    wait_until("the session comes back after the reset", T, POLL, || {
+        let n = frr_established_count(&frr, MDCD)?;
+        let up = frr.session_state(ip(MDCD))? == SessionState::Established;
+        Ok(if n >= 2 && up { Check::Done(()) } else { Check::Pending(format!("{n} sessions, up: {up}")) })
+    })?;
+    assert!(stat("notificationsRecv")? > notifications, "FRR got mdcd's NOTIFICATION");
+
+    // Errors name what was wrong.
+    let e = mdcd.clear_bgp("192.0.2.99", &[]).unwrap_err().to_string();
+    assert!(e.contains("192.0.2.99"), "{e}");
     Ok(())
 }

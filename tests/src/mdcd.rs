@@ -196,6 +196,18 @@ impl Mdcd {
         serde_json::from_str(&out).map_err(|e| Error::msg(format!("mdcctl gave no JSON ({e}): {out}")))
     }
 
+    /// `mdcctl clear bgp PEER [soft] [in|out]`: what mdcd says it did, or
+    /// the error mdcctl printed.
+    pub fn clear_bgp(&self, peer: &str, words: &[&str]) -> Result<String> {
+        let mut args = vec!["clear", "bgp", peer];
+        args.extend_from_slice(words);
+        let v = self.mdcctl(&args)?;
+        v.get("done")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::msg(format!("mdcctl clear bgp: no \"done\" in {v}")))
+    }
+
     /// `mdcctl --json show routes <family>`: the list of paths (one object
     /// per path: family, prefix, path_id, peer, next_hop, as_path, origin,
     /// med, local_pref, communities, stale, best, multipath, lost).

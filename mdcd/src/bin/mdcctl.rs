@@ -5,13 +5,14 @@
 //! mdcctl show neighbors [--json]
 //! mdcctl show routes [ipv4|ipv6|evpn] [PREFIX [longer-prefixes]] [--peer ADDR|local]
 //!                    [--community C] [--detail] [--json]
+//! mdcctl clear bgp ADDR [soft] [in|out]
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mdcd::api::{self, Answer, Request, Response, RouteQuery};
+use mdcd::api::{self, Answer, Request, Response, RouteQuery, SoftReset};
 use mdcd::config::DEFAULT_API_SOCKET;
 
 #[derive(Parser)]
@@ -34,6 +35,37 @@ enum Command {
         #[command(subcommand)]
         what: Show,
     },
+    /// Reset something.
+    Clear {
+        #[command(subcommand)]
+        what: Clear,
+    },
+}
+
+#[derive(Subcommand)]
+enum Clear {
+    /// Reset a BGP session (Cease/4); `soft` keeps it up and runs the import
+    /// policy again (`in`), sends the table again (`out`), or both.
+    Bgp {
+        /// The neighbor's address.
+        peer: String,
+        /// `soft`, `soft in`, `soft out`, `in` or `out`.
+        words: Vec<String>,
+    },
+}
+
+/// `clear bgp` words as FRR takes them.
+fn soft_reset(words: &[String]) -> Result<Option<SoftReset>, String> {
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] => Ok(None),
+        ["soft"] => Ok(Some(SoftReset::Both)),
+        ["soft", "in"] | ["in"] => Ok(Some(SoftReset::In)),
+        ["soft", "out"] | ["out"] => Ok(Some(SoftReset::Out)),
+        other => {
+            Err(format!("unexpected {:?}: expected soft, soft in, soft out, in or out", other.join(" ")))
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -104,6 +136,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Clear { what: Clear::Bgp { peer, words } } => match soft_reset(&words) {
+            Ok(soft) => Request::ClearBgp { peer, soft },
+            Err(e) => {
+                eprintln!("mdcctl: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -125,6 +164,10 @@ fn main() -> ExitCode {
         },
         Ok(Response::Ok(Answer::Neighbors(n))) => {
             print!("{}", api::neighbors_table(&n));
+            ExitCode::SUCCESS
+        }
+        Ok(Response::Ok(Answer::Done(what))) => {
+            println!("{what}");
             ExitCode::SUCCESS
         }
         Ok(Response::Ok(Answer::Routes(r))) => {
