@@ -1190,6 +1190,12 @@ impl Rib {
         }
     }
 
+    /// Destinations changed since the last flush (what the next flush will
+    /// look at).
+    pub fn pending(&self) -> usize {
+        self.tables.values().map(|t| t.dirty.len()).sum()
+    }
+
     /// Send every peer what changed since the last flush; returns what to do.
     pub fn flush(&mut self) -> Vec<Output> {
         let families: Vec<Family> = self.tables.keys().copied().collect();

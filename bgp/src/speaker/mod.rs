@@ -480,6 +480,11 @@ struct PeerEntry {
 /// enough to pack UPDATEs, small enough to keep latency low.
 const EVENT_BATCH: usize = 512;
 
+/// Most changed destinations before the RIB sends out what changed: keeps
+/// a flush (and the UPDATEs it builds) small when UPDATEs carry a thousand
+/// withdrawals each.
+const MAX_PENDING: usize = 16 * 1024;
+
 /// Most RIB batches waiting in one peer's task before the RIB stops taking
 /// input: bounds the memory of exported routes not encoded yet.
 const MAX_UNSENT: usize = 16;
@@ -519,6 +524,9 @@ impl SpeakerTask {
                 Some((ip, ev)) = from_peers.recv(), if !self.peers_behind() => {
                     self.on_peer_event(ip, ev);
                     for _ in 1..EVENT_BATCH {
+                        if self.rib.pending() >= MAX_PENDING {
+                            break;
+                        }
                         match from_peers.try_recv() {
                             Ok((ip, ev)) => self.on_peer_event(ip, ev),
                             Err(_) => break,
