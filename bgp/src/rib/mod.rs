@@ -211,6 +211,37 @@ pub enum Output {
     RequestRefresh { peer: PeerId, family: Family },
 }
 
+/// One peer's Adj-RIB-Out for a family while a batch is built for it.
+struct Held<'a> {
+    batch: &'a mut Batch,
+    advertised: &'a mut BitSet,
+    /// The NLRI sent per key destination (EVPN), to withdraw it.
+    sent: &'a mut FxHashMap<u32, Bytes>,
+}
+
+impl Held<'_> {
+    /// The peer gets `out` (its export of the best path) for `dest` in
+    /// `slot`, or, with `None`, loses what it held there.
+    fn best(&mut self, slot: u32, dest: &Dest, out: Option<&Arc<Attrs>>, path_id: Option<u32>) {
+        match out.and_then(|a| announce_nlri(dest, a, path_id).map(|n| (a, n))) {
+            Some((a, n)) => {
+                if let OutNlri::Opaque(o) = &n {
+                    self.sent.insert(slot, o.bytes.clone());
+                }
+                self.batch.add(a, n);
+                self.advertised.set(slot, true);
+            }
+            None if self.advertised.get(slot) => {
+                if let Some(n) = withdraw_nlri(dest, path_id, self.sent.remove(&slot)) {
+                    self.batch.withdraw.push(n);
+                }
+                self.advertised.set(slot, false);
+            }
+            None => {}
+        }
+    }
+}
+
 /// A destination whose best path changed, as a flush saw it.
 struct Changed {
     slot: u32,
@@ -1133,23 +1164,8 @@ impl Rib {
                     continue;
                 }
                 let out = slot.paths.first().and_then(|b| export(b, &slot.dest));
-                let path_id = add_path.then_some(1);
-                match out.as_ref().and_then(|a| announce_nlri(&slot.dest, a, path_id).map(|n| (a, n))) {
-                    Some((a, n)) => {
-                        if let OutNlri::Opaque(o) = &n {
-                            sent.insert(i, o.bytes.clone());
-                        }
-                        batch.add(a, n);
-                        advertised.set(i, true);
-                    }
-                    None if advertised.get(i) => {
-                        if let Some(n) = withdraw_nlri(&slot.dest, path_id, sent.remove(&i)) {
-                            batch.withdraw.push(n);
-                        }
-                        advertised.set(i, false);
-                    }
-                    None => {}
-                }
+                let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
+                held.best(i, &slot.dest, out.as_ref(), add_path.then_some(1));
                 continue;
             }
             // ADD-PATH: each path under its own identifier.
@@ -1336,26 +1352,10 @@ impl Rib {
         let mut advertised = q.advertised.remove(&family).unwrap_or_default();
         let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
         let mut batch = Batch::default();
+        let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
         for (c, out) in changed.iter().zip(outs) {
-            let i = c.slot;
             let from = c.best.as_ref().map(|b| b.peer);
-            let out = out.as_ref().filter(|_| from != Some(id));
-            match out.and_then(|a| announce_nlri(&c.dest, a, path_id).map(|n| (a, n))) {
-                Some((a, n)) => {
-                    if let OutNlri::Opaque(o) = &n {
-                        sent.insert(i, o.bytes.clone());
-                    }
-                    batch.add(a, n);
-                    advertised.set(i, true);
-                }
-                None if advertised.get(i) => {
-                    if let Some(n) = withdraw_nlri(&c.dest, path_id, sent.remove(&i)) {
-                        batch.withdraw.push(n);
-                    }
-                    advertised.set(i, false);
-                }
-                None => {}
-            }
+            held.best(c.slot, &c.dest, out.as_ref().filter(|_| from != Some(id)), path_id);
         }
         q.advertised.insert(family, advertised);
         if !sent.is_empty() {
