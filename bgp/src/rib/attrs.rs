@@ -110,6 +110,12 @@ impl Attrs {
         }
     }
 
+    /// The set with every vector shrunk to fit (see [`Interner::intern_shared`]).
+    pub fn shrunk(mut self) -> Attrs {
+        self.shrink();
+        self
+    }
+
     /// The same set for one NLRI of a codec family (see the type's doc).
     pub fn with_nlri(mut self, nlri: Bytes) -> Attrs {
         self.nlri = Some(Box::new(nlri));
@@ -336,6 +342,19 @@ impl Interner {
         let a = Arc::new(attrs);
         self.set.insert(Arc::clone(&a));
         a
+    }
+
+    /// The shared copy of a set already in an `Arc` (built and shrunk by
+    /// the caller, e.g. on a peer's task): `attrs` itself when it is new.
+    pub fn intern_shared(&mut self, attrs: Arc<Attrs>) -> Arc<Attrs> {
+        if let Some(a) = self.set.get(&*attrs) {
+            return Arc::clone(a);
+        }
+        if self.set.len() >= 2 * self.swept_at.max(1024) {
+            self.sweep();
+        }
+        self.set.insert(Arc::clone(&attrs));
+        attrs
     }
 
     /// Drop the sets only the interner holds.

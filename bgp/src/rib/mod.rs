@@ -573,6 +573,114 @@ pub fn announcement(family: Family, attrs: &Attrs, nlri: Vec<Nlri>, four_octet_a
     u
 }
 
+/// An UPDATE as the RIB takes it: the destinations it withdraws and, per
+/// family, the attribute set it gives its destinations (sorted, hashed and
+/// shrunk, ready to intern). Building it needs only the session, so the
+/// peer's task does it and the RIB's task does not.
+#[derive(Debug, Default)]
+pub struct Digest {
+    withdrawn: Vec<(Family, Dest, u32)>,
+    announced: Vec<Announced>,
+}
+
+/// Destinations (with their ADD-PATH ids) that share one attribute set.
+type Announced = (Family, Arc<Attrs>, Vec<(Dest, u32)>);
+
+impl Digest {
+    /// `ctx` is the session's receive context, `ebgp` whether the peer is
+    /// external (LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are then dropped).
+    pub fn new(mut update: Update, ctx: &SessionContext, ebgp: bool) -> Digest {
+        let mut d = Digest::default();
+        for n in &update.withdrawn {
+            d.withdrawn.push((Family::IPV4_UNICAST, Dest::Prefix(n.prefix), n.path_id.unwrap_or(0)));
+        }
+        for a in &update.attributes {
+            let AttrValue::MpUnreach(u) = &a.value else { continue };
+            match &u.nlri {
+                MpNlri::Prefixes(list) => {
+                    d.withdrawn.extend(
+                        list.iter().map(|n| (u.family, Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))),
+                    );
+                }
+                MpNlri::Typed(list) => {
+                    for n in list {
+                        if let Some(dest) = opaque_dest(ctx, u.family, &n.bytes) {
+                            d.withdrawn.push((u.family, dest, n.path_id.unwrap_or(0)));
+                        }
+                    }
+                }
+                MpNlri::Raw(_) => {}
+            }
+        }
+        let has_reach = update.attributes.iter().any(|a| {
+            matches!(&a.value, AttrValue::MpReach(r) if matches!(r.nlri, MpNlri::Prefixes(_) | MpNlri::Typed(_)))
+        });
+        if update.nlri.is_empty() && !has_reach {
+            return d;
+        }
+        // 2-octet sessions: AS4_PATH and AS4_AGGREGATOR merged (RFC 6793).
+        let (mut merged_path, merged_aggregator) = if ctx.four_octet_as {
+            (None, None)
+        } else {
+            (update.effective_as_path(ctx), update.effective_aggregator(ctx))
+        };
+        let classic_next_hop = update.next_hop().map(NextHop::V4);
+        // The attributes shared by every NLRI of the message.
+        let mut list: Vec<PathAttribute> = Vec::with_capacity(update.attributes.len());
+        let mut reach = None;
+        for a in std::mem::take(&mut update.attributes) {
+            let flags = a.flags;
+            match a.value {
+                AttrValue::MpReach(r) => {
+                    if reach.is_none() {
+                        reach = Some(r);
+                    }
+                }
+                AttrValue::AsPath(p) => {
+                    let p = merged_path.take().unwrap_or(p);
+                    list.push(PathAttribute { flags, value: AttrValue::AsPath(p) });
+                }
+                AttrValue::Aggregator(ag) => {
+                    let ag = merged_aggregator.unwrap_or(ag);
+                    list.push(PathAttribute { flags, value: AttrValue::Aggregator(ag) });
+                }
+                // RFC 7606 §7.5, RFC 4456 §8: not from external peers.
+                AttrValue::LocalPref(_) | AttrValue::OriginatorId(_) | AttrValue::ClusterList(_) if ebgp => {}
+                value => list.push(PathAttribute { flags, value }),
+            }
+        }
+        if !update.nlri.is_empty() {
+            let shared = if reach.is_some() { list.clone() } else { std::mem::take(&mut list) };
+            let nlri = update.nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
+            let attrs = Arc::new(Attrs::new(shared, classic_next_hop, 0).shrunk());
+            d.announced.push((Family::IPV4_UNICAST, attrs, nlri));
+        }
+        let Some(r) = reach else { return d };
+        match r.nlri {
+            MpNlri::Prefixes(nlri) => {
+                let nlri = nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
+                let attrs = Arc::new(Attrs::new(list, Some(r.next_hop), 0).shrunk());
+                d.announced.push((r.family, attrs, nlri));
+            }
+            // Each NLRI of a codec family carries its own labels: one
+            // attribute set per route.
+            MpNlri::Typed(nlri) => {
+                for n in nlri {
+                    let Some(dest) = opaque_dest(ctx, r.family, &n.bytes) else { continue };
+                    let attrs = Attrs::new(list.clone(), Some(r.next_hop.clone()), 0).with_nlri(n.bytes);
+                    d.announced.push((
+                        r.family,
+                        Arc::new(attrs.shrunk()),
+                        vec![(dest, n.path_id.unwrap_or(0))],
+                    ));
+                }
+            }
+            MpNlri::Raw(_) => {}
+        }
+        d
+    }
+}
+
 impl Rib {
     pub fn new(config: RibConfig) -> Rib {
         Rib {
@@ -774,98 +882,28 @@ impl Rib {
     }
 
     /// [`Rib::update`] without copying the attributes.
-    pub fn update_owned(&mut self, id: PeerId, mut update: Update) {
+    pub fn update_owned(&mut self, id: PeerId, update: Update) {
         let Some(p) = self.peer(id) else { return };
         let Some(s) = p.up() else { return };
-        let ctx = s.negotiated.rx.clone();
-        let ebgp = p.ebgp;
-        for n in &update.withdrawn {
-            self.withdraw_path(id, Family::IPV4_UNICAST, Dest::Prefix(n.prefix), n.path_id.unwrap_or(0));
-        }
-        for a in &update.attributes {
-            let AttrValue::MpUnreach(u) = &a.value else { continue };
-            match &u.nlri {
-                MpNlri::Prefixes(list) => {
-                    for n in list {
-                        self.withdraw_path(id, u.family, Dest::Prefix(n.prefix), n.path_id.unwrap_or(0));
-                    }
-                }
-                MpNlri::Typed(list) => {
-                    for n in list {
-                        if let Some(d) = opaque_dest(&ctx, u.family, &n.bytes) {
-                            self.withdraw_path(id, u.family, d, n.path_id.unwrap_or(0));
-                        }
-                    }
-                }
-                MpNlri::Raw(_) => {}
-            }
-        }
-        let has_reach = update.attributes.iter().any(|a| {
-            matches!(&a.value, AttrValue::MpReach(r) if matches!(r.nlri, MpNlri::Prefixes(_) | MpNlri::Typed(_)))
-        });
-        if update.nlri.is_empty() && !has_reach {
+        let digest = Digest::new(update, &s.negotiated.rx, p.ebgp);
+        self.apply(id, digest);
+    }
+
+    /// Take an UPDATE already turned into destinations and attribute sets
+    /// (by the peer's task: [`Digest::new`]).
+    pub fn apply(&mut self, id: PeerId, digest: Digest) {
+        if self.peer(id).and_then(Peer::up).is_none() {
             return;
         }
-        // 2-octet sessions: AS4_PATH and AS4_AGGREGATOR merged (RFC 6793).
-        let (mut merged_path, merged_aggregator) = if ctx.four_octet_as {
-            (None, None)
-        } else {
-            (update.effective_as_path(&ctx), update.effective_aggregator(&ctx))
-        };
-        let classic_next_hop = update.next_hop().map(NextHop::V4);
-        // The attributes shared by every NLRI of the message.
-        let mut list: Vec<PathAttribute> = Vec::with_capacity(update.attributes.len());
-        let mut reach = None;
-        for a in std::mem::take(&mut update.attributes) {
-            let flags = a.flags;
-            match a.value {
-                AttrValue::MpReach(r) => {
-                    if reach.is_none() {
-                        reach = Some(r);
-                    }
-                }
-                AttrValue::AsPath(p) => {
-                    let p = merged_path.take().unwrap_or(p);
-                    list.push(PathAttribute { flags, value: AttrValue::AsPath(p) });
-                }
-                AttrValue::Aggregator(ag) => {
-                    let ag = merged_aggregator.unwrap_or(ag);
-                    list.push(PathAttribute { flags, value: AttrValue::Aggregator(ag) });
-                }
-                // RFC 7606 §7.5, RFC 4456 §8: not from external peers.
-                AttrValue::LocalPref(_) | AttrValue::OriginatorId(_) | AttrValue::ClusterList(_) if ebgp => {}
-                value => list.push(PathAttribute { flags, value }),
-            }
+        for (family, dest, path_id) in digest.withdrawn {
+            self.withdraw_path(id, family, dest, path_id);
         }
-        if !update.nlri.is_empty() {
-            let shared = if reach.is_some() { list.clone() } else { std::mem::take(&mut list) };
-            let attrs = Attrs::new(shared, classic_next_hop, 0);
-            let nlri: Vec<(Dest, u32)> =
-                update.nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
-            self.announce(id, Family::IPV4_UNICAST, attrs, &nlri);
-        }
-        let Some(r) = reach else { return };
-        match r.nlri {
-            MpNlri::Prefixes(nlri) => {
-                let attrs = Attrs::new(list, Some(r.next_hop), 0);
-                let nlri: Vec<(Dest, u32)> =
-                    nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
-                self.announce(id, r.family, attrs, &nlri);
-            }
-            // Each NLRI of a codec family carries its own labels: one
-            // attribute set per route.
-            MpNlri::Typed(nlri) => {
-                for n in nlri {
-                    let Some(dest) = opaque_dest(&ctx, r.family, &n.bytes) else { continue };
-                    let attrs = Attrs::new(list.clone(), Some(r.next_hop.clone()), 0).with_nlri(n.bytes);
-                    self.announce(id, r.family, attrs, &[(dest, n.path_id.unwrap_or(0))]);
-                }
-            }
-            MpNlri::Raw(_) => {}
+        for (family, attrs, nlri) in digest.announced {
+            self.announce(id, family, attrs, &nlri);
         }
     }
 
-    fn announce(&mut self, id: PeerId, family: Family, attrs: Attrs, nlri: &[(Dest, u32)]) {
+    fn announce(&mut self, id: PeerId, family: Family, attrs: Arc<Attrs>, nlri: &[(Dest, u32)]) {
         let Some(p) = self.peer(id) else { return };
         if let Some(why) = loop_check(&self.config, p, &attrs) {
             tracing::debug!(peer = %p.policy.address, %family, "announcement treated as withdrawal: {why}");
@@ -875,7 +913,7 @@ impl Rib {
             return;
         }
         let keep_pre = p.policy.soft_reconfiguration_inbound;
-        let attrs = self.interner.intern(attrs);
+        let attrs = self.interner.intern_shared(attrs);
         if keep_pre && let Some(p) = self.peer_mut(id) {
             for n in nlri {
                 p.pre_policy.insert((family, n.0.clone(), n.1), Arc::clone(&attrs));

@@ -737,10 +737,7 @@ impl SpeakerTask {
                 self.rib.peer_up(id, SessionInfo { negotiated, local, generation })
             }
             PeerEvent::Down { stale } => self.rib.peer_down(id, &stale),
-            PeerEvent::Update(decoded) => match Arc::try_unwrap(decoded) {
-                Ok(d) => self.rib.update_owned(id, d.update),
-                Err(shared) => self.rib.update(id, &shared.update),
-            },
+            PeerEvent::Update(digest) => self.rib.apply(id, digest),
             PeerEvent::MarkStale(f) => self.rib.mark_stale(id, f),
             PeerEvent::FlushStale(f) => self.rib.flush_stale(id, f),
             PeerEvent::ClearFamily(f) => self.rib.clear_family(id, f),

@@ -28,9 +28,9 @@ use crate::fsm::{Action, ConfigError, DownReason, Event, Fsm, State, resolve_col
 use crate::message::{HEADER_LEN, Message, frame_len};
 use crate::negotiate::Negotiated;
 use crate::notification::{Notification, cease_subcode};
-use crate::rib::Message as RibMessage;
+use crate::rib::{Digest, Message as RibMessage};
 use crate::route_refresh::{RouteRefresh, Subtype};
-use crate::update::{Update, UpdateDecode};
+use crate::update::Update;
 
 /// Most bytes queued for one peer before the session is reset with
 /// Cease/Out of Resources.
@@ -71,7 +71,7 @@ pub(crate) enum PeerEvent {
     Down {
         stale: Vec<Family>,
     },
-    Update(Arc<UpdateDecode>),
+    Update(Digest),
     /// BoRR (RFC 7313) from the peer.
     MarkStale(Family),
     /// EoRR, or the graceful restart ended.
@@ -530,21 +530,34 @@ impl PeerTask {
         if c.io.is_none() {
             return;
         }
-        c.buf.extend_from_slice(&data);
+        // Frame with a cursor and compact once at the end: draining each
+        // message from the front would move the rest of a 64 KiB read per
+        // message.
+        let mut buf = if c.buf.is_empty() {
+            data
+        } else {
+            let mut b = std::mem::take(&mut c.buf);
+            b.extend_from_slice(&data);
+            b
+        };
+        let mut off = 0;
         loop {
             let Some(c) = self.conn_mut(key) else { return };
             if c.io.is_none() {
                 return;
             }
-            let msg = match frame_len(&c.buf, c.fsm.rx_context()) {
-                Ok(Some(n)) => c.buf.drain(..n).collect::<Vec<u8>>(),
-                Ok(None) => return,
+            let rest = buf.get(off..).unwrap_or_default();
+            let msg = match frame_len(rest, c.fsm.rx_context()) {
+                Ok(Some(n)) => {
+                    off += n;
+                    rest.get(..n).unwrap_or_default().to_vec()
+                }
+                Ok(None) => break,
                 Err(_) => {
                     // The FSM decodes the same header, finds the same error
                     // and sends the NOTIFICATION.
-                    let n = c.buf.len().min(HEADER_LEN);
-                    let head = c.buf.drain(..n).collect::<Vec<u8>>();
-                    c.buf.clear();
+                    let head = rest.get(..HEADER_LEN.min(rest.len())).unwrap_or_default().to_vec();
+                    off = buf.len();
                     head
                 }
             };
@@ -553,6 +566,10 @@ impl PeerTask {
             if self.extra.is_some() {
                 self.check_collision();
             }
+        }
+        buf.drain(..off);
+        if let Some(c) = self.conn_mut(key) {
+            c.buf = buf;
         }
     }
 
@@ -632,16 +649,21 @@ impl PeerTask {
                     if !decoded.diagnostics.is_empty() {
                         tracing::warn!(peer = %self.ip, outcome = ?decoded.outcome, "malformed UPDATE: {:?}", decoded.diagnostics);
                     }
-                    let decoded = Arc::new(decoded);
-                    // Shared only when someone listens: the RIB then takes
-                    // the attributes without copying them.
-                    if self.events.receiver_count() > 0 {
-                        self.emit(SpeakerEvent::RoutesReceived {
-                            peer: self.ip,
-                            update: Arc::clone(&decoded),
-                        });
-                    }
-                    self.to_rib(PeerEvent::Update(decoded));
+                    // Shared only when someone listens; the RIB gets the
+                    // attributes without a copy otherwise.
+                    let update = if self.events.receiver_count() > 0 {
+                        let update = decoded.update.clone();
+                        self.emit(SpeakerEvent::RoutesReceived { peer: self.ip, update: Arc::new(decoded) });
+                        update
+                    } else {
+                        decoded.update
+                    };
+                    // Turned into destinations and attribute sets here, on
+                    // the peer's task: the RIB's task is the bottleneck.
+                    let Some(c) = self.conn_mut(key) else { continue };
+                    let ebgp = c.session.as_ref().is_some_and(|s| !s.negotiated.internal);
+                    let digest = Digest::new(update, c.fsm.rx_context(), ebgp);
+                    self.to_rib(PeerEvent::Update(digest));
                 }
                 Action::EndOfRib(family) => self.emit(SpeakerEvent::EndOfRib { peer: self.ip, family }),
                 Action::FamilyDisabled(family) => {
