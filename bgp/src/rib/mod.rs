@@ -577,7 +577,7 @@ pub fn announcement(family: Family, attrs: &Attrs, nlri: Vec<Nlri>, four_octet_a
 /// family, the attribute set it gives its destinations (sorted, hashed and
 /// shrunk, ready to intern). Building it needs only the session, so the
 /// peer's task does it and the RIB's task does not.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Digest {
     withdrawn: Vec<(Family, Dest, u32)>,
     announced: Vec<Announced>,

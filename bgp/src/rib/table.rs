@@ -136,20 +136,39 @@ impl Paths {
         };
     }
 
+    /// Remove the path at `at`; a single path leaves without an allocation.
     pub fn remove(&mut self, at: usize) -> Option<Path> {
-        if at >= self.len() {
-            return None;
+        match self {
+            Paths::One(_) if at == 0 => match std::mem::take(self) {
+                Paths::One(p) => Some(p),
+                _ => None,
+            },
+            Paths::Many(v) if at < v.len() => {
+                let p = v.remove(at);
+                if v.len() < 2 {
+                    *self = Paths::from_vec(std::mem::take(&mut **v));
+                }
+                Some(p)
+            }
+            _ => None,
         }
-        let mut v = std::mem::take(self).into_vec();
-        let p = v.remove(at);
-        *self = Paths::from_vec(v);
-        Some(p)
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&Path) -> bool) {
-        let mut v = std::mem::take(self).into_vec();
-        v.retain(keep);
-        *self = Paths::from_vec(v);
+    pub fn retain(&mut self, mut keep: impl FnMut(&Path) -> bool) {
+        match self {
+            Paths::Empty => {}
+            Paths::One(p) => {
+                if !keep(p) {
+                    *self = Paths::Empty;
+                }
+            }
+            Paths::Many(v) => {
+                v.retain(keep);
+                if v.len() < 2 {
+                    *self = Paths::from_vec(std::mem::take(&mut **v));
+                }
+            }
+        }
     }
 }
 
@@ -397,5 +416,45 @@ mod tests {
             assert_eq!(t.slot_for(dest(n)), i, "destination {n} not added twice");
         }
         assert_eq!(t.len(), live.len());
+    }
+
+    fn path(peer: PeerId) -> Path {
+        let attrs = Arc::new(Attrs::new(Vec::new(), None, 0));
+        Path { attrs, peer, path_id: 0, tx_id: peer, stale: false }
+    }
+
+    fn peers(p: &Paths) -> Vec<PeerId> {
+        p.iter().map(|x| x.peer).collect()
+    }
+
+    #[test]
+    fn paths_go_from_one_to_many_and_back() {
+        let mut p = Paths::default();
+        p.insert(0, path(2));
+        assert!(matches!(p, Paths::One(_)));
+        p.insert(0, path(1));
+        p.insert(9, path(3));
+        assert_eq!(peers(&p), [1, 2, 3]);
+        assert_eq!(p.remove(1).map(|x| x.peer), Some(2));
+        assert!(matches!(p, Paths::Many(_)));
+        assert_eq!(p.remove(5).map(|x| x.peer), None);
+        assert_eq!(p.remove(0).map(|x| x.peer), Some(1));
+        assert!(matches!(p, Paths::One(_)), "two paths less one is inline again");
+        assert_eq!(peers(&p), [3]);
+        assert_eq!(p.remove(1).map(|x| x.peer), None);
+        assert_eq!(p.remove(0).map(|x| x.peer), Some(3));
+        assert!(matches!(p, Paths::Empty));
+        assert_eq!(p.remove(0).map(|x| x.peer), None);
+
+        let mut p = Paths::from_vec(vec![path(1), path(2), path(3)]);
+        p.retain(|x| x.peer != 2);
+        assert_eq!(peers(&p), [1, 3]);
+        p.retain(|x| x.peer == 3);
+        assert!(matches!(p, Paths::One(_)));
+        assert_eq!(peers(&p), [3]);
+        p.retain(|x| x.peer == 3);
+        assert_eq!(peers(&p), [3]);
+        p.retain(|_| false);
+        assert!(matches!(p, Paths::Empty));
     }
 }
