@@ -36,6 +36,34 @@ pub struct Attrs {
     /// FxHash of the fields above, computed once: interning hashes a set
     /// once, not at every lookup.
     hash: u64,
+    /// Worked out from `list` once; fits in the padding of the struct.
+    rank: Rank,
+}
+
+/// What the decision process reads first, worked out once per set: a
+/// full table compares sets millions of times, and reading them from
+/// `list` costs a binary search and three dependent cache misses (the
+/// list, the AS path's segments, their ASNs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rank {
+    local_pref: Option<u32>,
+    path_len: u16,
+    origin: Origin,
+}
+
+impl Rank {
+    fn of(list: &[PathAttribute]) -> Rank {
+        let mut r = Rank { local_pref: None, path_len: 0, origin: Origin::Incomplete };
+        for a in list {
+            match &a.value {
+                AttrValue::Origin(o) => r.origin = *o,
+                AttrValue::AsPath(p) => r.path_len = u16::try_from(p.path_len()).unwrap_or(u16::MAX),
+                AttrValue::LocalPref(v) => r.local_pref = Some(*v),
+                _ => {}
+            }
+        }
+        r
+    }
 }
 
 impl PartialEq for Attrs {
@@ -76,7 +104,8 @@ impl Attrs {
         // Stable: the first of repeated types stays first.
         list.sort_by_key(PathAttribute::code);
         list.dedup_by_key(|a| a.code());
-        Attrs { list, next_hop, weight, nlri: None, hash: 0 }.hashed()
+        let rank = Rank::of(&list);
+        Attrs { list, next_hop, weight, nlri: None, hash: 0, rank }.hashed()
     }
 
     fn hashed(mut self) -> Attrs {
@@ -158,10 +187,13 @@ impl Attrs {
     }
 
     pub fn origin(&self) -> Origin {
-        match self.get(code::ORIGIN) {
-            Some(AttrValue::Origin(o)) => *o,
-            _ => Origin::Incomplete,
-        }
+        self.rank.origin
+    }
+
+    /// The AS path's length as the decision process counts it (AS_SET 1,
+    /// confederation segments 0).
+    pub fn path_len(&self) -> usize {
+        usize::from(self.rank.path_len)
     }
 
     /// AS_PATH (empty when absent, as for a route originated here).
@@ -180,10 +212,7 @@ impl Attrs {
     }
 
     pub fn local_pref(&self) -> Option<u32> {
-        match self.get(code::LOCAL_PREF) {
-            Some(AttrValue::LocalPref(v)) => Some(*v),
-            _ => None,
-        }
+        self.rank.local_pref
     }
 
     pub fn originator_id(&self) -> Option<Ipv4Addr> {
@@ -437,5 +466,32 @@ mod tests {
         assert_eq!(a.local_pref(), Some(200));
         assert_eq!(a.med(), Some(7));
         assert_eq!(a.origin(), Origin::Incomplete);
+    }
+
+    #[test]
+    fn the_decision_summary_follows_the_list() {
+        use crate::aspath::{AsSegment, SegmentType};
+        let path = AsPath::new(vec![
+            AsSegment { kind: SegmentType::Sequence, asns: vec![65001, 65002] },
+            AsSegment { kind: SegmentType::Set, asns: vec![1, 2, 3] },
+        ]);
+        let mut b = attrs(1).to_builder();
+        b.set(AttrValue::AsPath(path));
+        b.set(AttrValue::Origin(Origin::Egp));
+        let a = b.build();
+        assert_eq!((a.path_len(), a.origin(), a.local_pref()), (3, Origin::Egp, None));
+        assert_eq!(a.path_len(), a.as_path().path_len());
+        let mut b = a.to_builder();
+        b.set(AttrValue::LocalPref(50));
+        b.remove(code::AS_PATH);
+        let a = b.build();
+        assert_eq!((a.path_len(), a.origin(), a.local_pref()), (0, Origin::Egp, Some(50)));
+        // The first of repeated attributes counts, as in the list.
+        let a = Attrs::new(
+            vec![PathAttribute::new(AttrValue::LocalPref(300)), PathAttribute::new(AttrValue::LocalPref(10))],
+            None,
+            0,
+        );
+        assert_eq!(a.local_pref(), Some(300));
     }
 }

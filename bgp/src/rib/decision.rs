@@ -47,6 +47,70 @@ pub struct Candidate<'a> {
     pub peer_address: IpAddr,
 }
 
+/// What the decision process asks of a path, step by step: implementors
+/// may work a value out only when asked (most comparisons end at the AS
+/// path length, and the later steps' attributes cost cache misses).
+pub trait Ranked {
+    fn stale(&self) -> bool;
+    fn weight(&self) -> u32;
+    fn local_pref(&self) -> Option<u32>;
+    fn locally_originated(&self) -> bool;
+    /// AS path length (AS_SET counts 1, confederation segments 0).
+    fn path_len(&self) -> usize;
+    fn origin(&self) -> Origin;
+    /// The neighbouring AS: the first AS of a leading AS_SEQUENCE.
+    fn neighbour_as(&self) -> Option<u32>;
+    fn med(&self) -> Option<u32>;
+    fn ebgp(&self) -> bool;
+    fn igp_cost(&self) -> u32;
+    /// The ORIGINATOR_ID when reflected, else the peer's BGP identifier.
+    fn router_id(&self) -> Ipv4Addr;
+    fn cluster_list_len(&self) -> usize;
+    fn peer_address(&self) -> IpAddr;
+}
+
+impl Ranked for Candidate<'_> {
+    fn stale(&self) -> bool {
+        self.stale
+    }
+    fn weight(&self) -> u32 {
+        self.weight
+    }
+    fn local_pref(&self) -> Option<u32> {
+        self.local_pref
+    }
+    fn locally_originated(&self) -> bool {
+        self.locally_originated
+    }
+    fn path_len(&self) -> usize {
+        self.as_path.path_len()
+    }
+    fn origin(&self) -> Origin {
+        self.origin
+    }
+    fn neighbour_as(&self) -> Option<u32> {
+        self.as_path.first_as()
+    }
+    fn med(&self) -> Option<u32> {
+        self.med
+    }
+    fn ebgp(&self) -> bool {
+        self.ebgp
+    }
+    fn igp_cost(&self) -> u32 {
+        self.igp_cost
+    }
+    fn router_id(&self) -> Ipv4Addr {
+        self.originator_id.unwrap_or(self.router_id)
+    }
+    fn cluster_list_len(&self) -> usize {
+        self.cluster_list_len
+    }
+    fn peer_address(&self) -> IpAddr {
+        self.peer_address
+    }
+}
+
 /// Knobs of the MED step.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
@@ -107,38 +171,36 @@ macro_rules! step {
 
 /// `Ordering::Greater` when `a` is the better path, with the deciding step.
 /// No allocation; cheap enough for every comparison of a full table.
-pub fn compare(a: &Candidate<'_>, b: &Candidate<'_>, opts: Options) -> (Ordering, Reason) {
+pub fn compare<R: Ranked>(a: &R, b: &R, opts: Options) -> (Ordering, Reason) {
     let (ord, reason) = up_to_igp_cost(a, b, opts);
     step!(ord, reason);
-    let id = |c: &Candidate<'_>| c.originator_id.unwrap_or(c.router_id);
-    step!(id(b).cmp(&id(a)), Reason::RouterId);
-    step!(b.cluster_list_len.cmp(&a.cluster_list_len), Reason::ClusterListLength);
-    step!(b.peer_address.cmp(&a.peer_address), Reason::PeerAddress);
+    step!(b.router_id().cmp(&a.router_id()), Reason::RouterId);
+    step!(b.cluster_list_len().cmp(&a.cluster_list_len()), Reason::ClusterListLength);
+    step!(b.peer_address().cmp(&a.peer_address()), Reason::PeerAddress);
     (Ordering::Equal, Reason::Equal)
 }
 
 /// Equal up to and including the IGP cost: both may be used for ECMP.
 /// With `relax_as_path`, paths of the same length through different ASes
 /// count as equal (else their neighbouring AS must match).
-pub fn multipath_equal(a: &Candidate<'_>, b: &Candidate<'_>, opts: Options, relax_as_path: bool) -> bool {
-    up_to_igp_cost(a, b, opts).0 == Ordering::Equal
-        && (relax_as_path || a.as_path.first_as() == b.as_path.first_as())
+pub fn multipath_equal<R: Ranked>(a: &R, b: &R, opts: Options, relax_as_path: bool) -> bool {
+    up_to_igp_cost(a, b, opts).0 == Ordering::Equal && (relax_as_path || a.neighbour_as() == b.neighbour_as())
 }
 
 /// Steps 1-9.
-fn up_to_igp_cost(a: &Candidate<'_>, b: &Candidate<'_>, opts: Options) -> (Ordering, Reason) {
-    step!(b.stale.cmp(&a.stale), Reason::Stale);
-    step!(a.weight.cmp(&b.weight), Reason::Weight);
-    step!(a.local_pref.unwrap_or(100).cmp(&b.local_pref.unwrap_or(100)), Reason::LocalPref);
-    step!(a.locally_originated.cmp(&b.locally_originated), Reason::LocallyOriginated);
-    step!(b.as_path.path_len().cmp(&a.as_path.path_len()), Reason::AsPathLength);
-    step!(b.origin.code().cmp(&a.origin.code()), Reason::Origin);
-    if opts.always_compare_med || a.as_path.first_as() == b.as_path.first_as() {
+fn up_to_igp_cost<R: Ranked>(a: &R, b: &R, opts: Options) -> (Ordering, Reason) {
+    step!(b.stale().cmp(&a.stale()), Reason::Stale);
+    step!(a.weight().cmp(&b.weight()), Reason::Weight);
+    step!(a.local_pref().unwrap_or(100).cmp(&b.local_pref().unwrap_or(100)), Reason::LocalPref);
+    step!(a.locally_originated().cmp(&b.locally_originated()), Reason::LocallyOriginated);
+    step!(b.path_len().cmp(&a.path_len()), Reason::AsPathLength);
+    step!(b.origin().code().cmp(&a.origin().code()), Reason::Origin);
+    if opts.always_compare_med || a.neighbour_as() == b.neighbour_as() {
         let missing = if opts.missing_med_worst { u32::MAX } else { 0 };
-        step!(b.med.unwrap_or(missing).cmp(&a.med.unwrap_or(missing)), Reason::Med);
+        step!(b.med().unwrap_or(missing).cmp(&a.med().unwrap_or(missing)), Reason::Med);
     }
-    step!(a.ebgp.cmp(&b.ebgp), Reason::EbgpOverIbgp);
-    step!(b.igp_cost.cmp(&a.igp_cost), Reason::IgpCost);
+    step!(a.ebgp().cmp(&b.ebgp()), Reason::EbgpOverIbgp);
+    step!(b.igp_cost().cmp(&a.igp_cost()), Reason::IgpCost);
     (Ordering::Equal, Reason::Equal)
 }
 

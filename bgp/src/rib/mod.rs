@@ -38,7 +38,7 @@ pub use table::{Dest, LOCAL, Path, PeerId};
 
 use crate::aspath::{AsPath, AsSegment, SegmentType};
 use crate::attr::OpaqueNlri;
-use crate::attr::{AttrValue, MpNlri, MpReach, MpUnreach, NextHop, PathAttribute, code};
+use crate::attr::{AttrValue, MpNlri, MpReach, MpUnreach, NextHop, Origin, PathAttribute, code};
 use crate::community::Community;
 use crate::context::SessionContext;
 use crate::family::{Afi, Family};
@@ -48,7 +48,7 @@ use crate::route_refresh::RouteRefresh;
 use crate::update::Update;
 use attrs::{FxHashMap, FxHashSet};
 use bytes::Bytes;
-use decision::{Candidate, Reason};
+use decision::{Ranked, Reason};
 use table::{BitSet, Table};
 
 /// How this router decides and reflects.
@@ -349,26 +349,60 @@ fn loop_check(config: &RibConfig, peer: &Peer, attrs: &Attrs) -> Option<&'static
 
 /// `Greater` when `a` is the better path.
 fn compare(config: &RibConfig, peers: &[Option<Peer>], a: &Path, b: &Path) -> (Ordering, Reason) {
-    decision::compare(&candidate(peers, a), &candidate(peers, b), config.decision)
+    decision::compare(&ranked(peers, a), &ranked(peers, b), config.decision)
 }
 
-fn candidate<'a>(peers: &[Option<Peer>], p: &'a Path) -> Candidate<'a> {
-    let peer = peers.get(p.peer as usize).and_then(Option::as_ref);
-    let a = &p.attrs;
-    Candidate {
-        stale: p.stale,
-        weight: a.weight(),
-        local_pref: a.local_pref(),
-        locally_originated: p.peer == LOCAL,
-        as_path: a.as_path(),
-        origin: a.origin(),
-        med: a.med(),
-        ebgp: peer.is_some_and(|q| q.ebgp),
-        igp_cost: 0,
-        router_id: peer.map_or(Ipv4Addr::UNSPECIFIED, |q| q.router_id),
-        originator_id: a.originator_id(),
-        cluster_list_len: a.cluster_list().len(),
-        peer_address: peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |q| q.policy.address),
+/// A path as the decision process sees it; values are read when a step
+/// asks for them.
+struct RankedPath<'a> {
+    path: &'a Path,
+    peer: Option<&'a Peer>,
+}
+
+fn ranked<'a>(peers: &'a [Option<Peer>], path: &'a Path) -> RankedPath<'a> {
+    RankedPath { path, peer: peers.get(path.peer as usize).and_then(Option::as_ref) }
+}
+
+impl Ranked for RankedPath<'_> {
+    fn stale(&self) -> bool {
+        self.path.stale
+    }
+    fn weight(&self) -> u32 {
+        self.path.attrs.weight()
+    }
+    fn local_pref(&self) -> Option<u32> {
+        self.path.attrs.local_pref()
+    }
+    fn locally_originated(&self) -> bool {
+        self.path.peer == LOCAL
+    }
+    fn path_len(&self) -> usize {
+        self.path.attrs.path_len()
+    }
+    fn origin(&self) -> Origin {
+        self.path.attrs.origin()
+    }
+    fn neighbour_as(&self) -> Option<u32> {
+        self.path.attrs.as_path().first_as()
+    }
+    fn med(&self) -> Option<u32> {
+        self.path.attrs.med()
+    }
+    fn ebgp(&self) -> bool {
+        self.peer.is_some_and(|q| q.ebgp)
+    }
+    fn igp_cost(&self) -> u32 {
+        0
+    }
+    fn router_id(&self) -> Ipv4Addr {
+        let peer_id = self.peer.map_or(Ipv4Addr::UNSPECIFIED, |q| q.router_id);
+        self.path.attrs.originator_id().unwrap_or(peer_id)
+    }
+    fn cluster_list_len(&self) -> usize {
+        self.path.attrs.cluster_list().len()
+    }
+    fn peer_address(&self) -> IpAddr {
+        self.peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |q| q.policy.address)
     }
 }
 
@@ -1409,7 +1443,7 @@ impl Rib {
     fn multipath_len(&self, family: Family, paths: &[Path]) -> usize {
         let Some(best) = paths.first() else { return 0 };
         let max = self.config.maximum_paths(family);
-        let b = candidate(&self.peers, best);
+        let b = ranked(&self.peers, best);
         1 + paths
             .iter()
             .skip(1)
@@ -1417,7 +1451,7 @@ impl Rib {
             .take_while(|p| {
                 decision::multipath_equal(
                     &b,
-                    &candidate(&self.peers, p),
+                    &ranked(&self.peers, p),
                     self.config.decision,
                     self.config.multipath_relax,
                 )
