@@ -169,6 +169,12 @@ impl Policy {
         self.terms.iter().flat_map(|t| &t.matches).any(Match::depends_on_prefix)
     }
 
+    /// No terms and the default verdict accept: every route passes
+    /// unchanged.
+    pub fn accepts_all(&self) -> bool {
+        self.terms.is_empty() && self.default == Verdict::Accept
+    }
+
     /// Run the policy on `route`. `local_as` is prepended by
     /// [`AsPathPrepend`] actions that name no AS.
     pub fn evaluate(&self, route: &Route<'_>, local_as: u32) -> Outcome {

@@ -33,6 +33,10 @@ impl RoutePolicy for RibPolicy {
         self.policy.depends_on_prefix()
     }
 
+    fn accepts_all(&self) -> bool {
+        self.policy.accepts_all()
+    }
+
     fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict {
         let attrs = route.attrs;
         let r = Route {

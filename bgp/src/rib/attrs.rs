@@ -238,6 +238,16 @@ impl Attrs {
     }
 
     /// A copy with changes (the copy is not interned).
+    /// The set as a builder, without a copy.
+    pub fn into_builder(self) -> AttrsBuilder {
+        AttrsBuilder {
+            list: self.list,
+            next_hop: self.next_hop,
+            weight: self.weight,
+            nlri: self.nlri.map(|n| *n),
+        }
+    }
+
     pub fn to_builder(&self) -> AttrsBuilder {
         AttrsBuilder {
             list: self.list.clone(),

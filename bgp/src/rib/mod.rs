@@ -124,6 +124,11 @@ pub trait RoutePolicy: fmt::Debug + Send + Sync {
     /// attributes (it matches on the prefix). When not, the RIB runs the
     /// policy once per attribute set.
     fn depends_on_prefix(&self) -> bool;
+    /// Whether every route is accepted unchanged (FRR's empty permit
+    /// route-map, BIRD's `all`): the RIB then skips the policy.
+    fn accepts_all(&self) -> bool {
+        false
+    }
     fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict;
 }
 
@@ -968,8 +973,8 @@ impl Rib {
     ) {
         let Some(p) = self.peer(id) else { return };
         let from = Some(p.policy.address);
-        let policy = p.policy.import.clone();
-        let deny_all = policy.is_none() && p.ebgp && self.config.ebgp_requires_policy;
+        let deny_all = p.policy.import.is_none() && p.ebgp && self.config.ebgp_requires_policy;
+        let policy = p.policy.import.clone().filter(|pol| !pol.accepts_all());
         if deny_all {
             tracing::debug!(peer = %p.policy.address, "no import policy for an eBGP peer: routes rejected (RFC 8212)");
         }
@@ -1635,19 +1640,19 @@ fn export_attrs(
         }
         nh_self |= q.policy.next_hop_self && !reflect;
     }
-    if let Some(policy) = &q.policy.export {
+    if let Some(policy) = q.policy.export.as_ref().filter(|p| !p.accepts_all()) {
         let draft = b.build();
         let route = PolicyRoute { family, prefix, from: src.map(|s| s.policy.address), attrs: &draft };
         match policy.apply(&route) {
             PolicyVerdict::Reject => return None,
             PolicyVerdict::Accept { changed, next_hop_self } => {
                 let policy_nh = changed.as_ref().and_then(|c| c.next_hop.clone());
-                b = changed.unwrap_or_else(|| draft.to_builder());
                 if next_hop_self {
                     nh_self = true;
                 } else if policy_nh.is_some() && policy_nh.as_ref() != draft.next_hop() {
                     nh_self = false;
                 }
+                b = changed.unwrap_or_else(|| draft.into_builder());
             }
         }
     }

@@ -240,33 +240,34 @@ impl Table {
         self.index.find(fx_hash(dest), |&i| slots.get(i).is_some_and(|s| s.dest == *dest)).copied()
     }
 
-    /// The slot of `dest`, made if needed.
+    /// The slot of `dest`, made if needed (one probe of the index).
     pub fn slot_for(&mut self, dest: Dest) -> u32 {
-        if let Some(i) = self.find(&dest) {
-            return i;
+        if self.index.len() == self.index.capacity() {
+            self.grow_index(u32::MAX);
         }
         let hash = fx_hash(&dest);
+        let slots = &self.slots;
+        let entry = self.index.entry(
+            hash,
+            |&i| slots.get(i).is_some_and(|s| s.dest == dest),
+            |&j| slots.get(j).map_or(0, |s| fx_hash(&s.dest)),
+        );
+        let vacant = match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => return *o.get(),
+            hashbrown::hash_table::Entry::Vacant(v) => v,
+        };
         let i = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i) {
-                    s.dest = dest.clone();
+                    s.dest = dest;
                     s.dirty = false;
                     s.best_changed = false;
                 }
                 i
             }
-            None => self.slots.push(Slot {
-                dest: dest.clone(),
-                paths: Paths::Empty,
-                dirty: false,
-                best_changed: false,
-            }),
+            None => self.slots.push(Slot { dest, paths: Paths::Empty, dirty: false, best_changed: false }),
         };
-        if self.index.len() == self.index.capacity() {
-            self.grow_index(i);
-        }
-        let slots = &self.slots;
-        self.index.insert_unique(hash, i, |&j| slots.get(j).map_or(0, |s| fx_hash(&s.dest)));
+        vacant.insert(i);
         i
     }
 

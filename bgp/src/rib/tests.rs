@@ -177,6 +177,40 @@ fn rfc8212_no_policy_no_ebgp_routes_but_originated_ones_still_go_out() {
 }
 
 #[test]
+fn an_accept_all_policy_is_a_policy_for_rfc8212_and_changes_nothing() {
+    use crate::policy::{Policy, RibPolicy, Verdict};
+    let all = Policy { default: Verdict::Accept, ..Policy::new("all") };
+    let all: Arc<dyn RoutePolicy> = Arc::new(RibPolicy::new(Arc::new(all), US));
+    assert!(all.accepts_all());
+    let extra = || {
+        vec![
+            AttrValue::MultiExitDisc(5),
+            AttrValue::Communities(crate::community::Communities(vec![Community(0x0001_0002)])),
+        ]
+    };
+    let announced = |lab: &mut Lab, a: PeerId, b: PeerId| {
+        lab.rib.update(a, &announce(&[65001, 65010], "192.0.2.1", &["203.0.113.0/24"], extra()));
+        let out = lab.rib.flush();
+        sent(&out, b)
+    };
+    // The same routes go out with the policy and RFC 8212 as with neither.
+    let mut lab = Lab::new(RibConfig { ebgp_requires_policy: true, ..config() });
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |p| p.import = Some(Arc::clone(&all)));
+    let b = lab
+        .peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |p| p.export = Some(Arc::clone(&all)));
+    let with_policy = announced(&mut lab, a, b);
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    let without = announced(&mut lab, a, b);
+    assert_eq!(
+        summary(&with_policy).0,
+        vec![("203.0.113.0/24".into(), vec![US, 65001, 65010], "198.51.100.254".into())]
+    );
+    assert_eq!(with_policy, without);
+}
+
+#[test]
 fn as_path_loop_is_a_withdrawal() {
     let mut lab = Lab::new(config());
     let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});

@@ -38,6 +38,9 @@ pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// A write that makes no progress this long reports the session stalled
 /// (starts the FSM's send hold timer).
 pub const STALL_AFTER: Duration = Duration::from_secs(1);
+
+/// A writer sends up to this much of its queue in one write.
+const COALESCE_BYTES: usize = 256 * 1024;
 /// Most UPDATEs, from all peers, waiting for the RIB before peers stop
 /// reading their sockets (TCP then slows the senders down).
 pub const MAX_RIB_BACKLOG: usize = 4096;
@@ -882,10 +885,24 @@ async fn writer(
     tx: mpsc::Sender<Internal>,
 ) {
     let mut reported = false;
-    while let Some(msg) = rx.recv().await {
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        // What is queued already goes out in one write: a full table is
+        // hundreds of thousands of small UPDATEs, and a system call (and a
+        // timer) per message cost more than the copy.
+        buf.clear();
+        buf.extend_from_slice(&first);
+        while buf.len() < COALESCE_BYTES {
+            match rx.try_recv() {
+                Ok(m) => buf.extend_from_slice(&m),
+                Err(_) => break,
+            }
+        }
+        let stall = tokio::time::sleep(STALL_AFTER);
+        tokio::pin!(stall);
         let mut off = 0;
-        while off < msg.len() {
-            let chunk = msg.get(off..).unwrap_or_default();
+        while off < buf.len() {
+            let chunk = buf.get(off..).unwrap_or_default();
             tokio::select! {
                 biased;
                 r = wr.write(chunk) => match r {
@@ -897,6 +914,9 @@ async fn writer(
                             reported = pending;
                             let _ = tx.send(Internal::Progress { key, pending }).await;
                         }
+                        if off < buf.len() {
+                            stall.as_mut().reset(Instant::now() + STALL_AFTER);
+                        }
                     }
                     Ok(_) => {
                         let _ = tx.send(Internal::Closed { key, error: None }).await;
@@ -907,13 +927,18 @@ async fn writer(
                         return;
                     }
                 },
-                () = tokio::time::sleep(STALL_AFTER) => {
+                () = &mut stall => {
                     if !reported {
                         reported = true;
                         let _ = tx.send(Internal::Stalled { key }).await;
                     }
+                    stall.as_mut().reset(Instant::now() + STALL_AFTER);
                 }
             }
+        }
+        // A burst's buffer is not kept for the session's quiet hours.
+        if buf.capacity() > 4 * COALESCE_BYTES {
+            buf = Vec::new();
         }
     }
     let _ = wr.shutdown().await;
