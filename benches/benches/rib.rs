@@ -119,5 +119,44 @@ fn full_table(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, full_table);
+/// The whole table withdrawn (a thousand prefixes per UPDATE) by feeder 0.
+fn withdrawals(feed: &[Digest], updates: &[Update]) -> Vec<Digest> {
+    let _ = feed;
+    let ctx = SessionContext::modern();
+    let nlri: Vec<_> = updates.iter().flat_map(|u| u.nlri.iter().cloned()).collect();
+    nlri.chunks(1000)
+        .map(|c| Digest::new(Update { withdrawn: c.to_vec(), ..Update::default() }, &ctx, true))
+        .collect()
+}
+
+/// One feeder's table announced, withdrawn, and announced again: only the
+/// second announcement is timed.
+fn announced_again(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rib_full_table_1m");
+    g.sample_size(10);
+    let ctx = SessionContext::modern();
+    let updates = feed(0);
+    let digests: Vec<Digest> = updates.iter().map(|u| Digest::new(u.clone(), &ctx, true)).collect();
+    let gone = withdrawals(&digests, &updates);
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("1_feeder_announced_again", |b| {
+        b.iter_batched(
+            || {
+                let (mut rib, ids) = rib(1);
+                run(&mut rib, &ids, vec![digests.clone()]);
+                run(&mut rib, &ids, vec![gone.clone()]);
+                rib.idle();
+                (rib, ids, digests.clone())
+            },
+            |(mut rib, ids, feed)| {
+                let sent = run(&mut rib, &ids, vec![feed]);
+                (rib, black_box(sent))
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, full_table, announced_again);
 criterion_main!(benches);

@@ -333,6 +333,9 @@ pub struct Rib {
     /// Index = [`PeerId`]; 0 ([`LOCAL`]) is never a peer.
     peers: Vec<Option<Peer>>,
     out: Vec<Output>,
+    /// Paths taken out (withdrawn, replaced, dropped) since the interner
+    /// was last swept (see [`Rib::idle`]).
+    dropped_paths: usize,
 }
 
 /// Why a peer's announcement is not accepted (treated as a withdrawal).
@@ -728,6 +731,23 @@ impl Rib {
             tables: BTreeMap::new(),
             peers: vec![None],
             out: Vec::new(),
+            dropped_paths: 0,
+        }
+    }
+
+    /// Housekeeping for when no input waits: once many paths went away
+    /// (a peer withdrew or lost its table), free the attribute sets only
+    /// the interner still holds (else they stay until the interner
+    /// doubles, and a table announced again is matched, set by set,
+    /// against the old copies) and rebuild the destination indexes
+    /// without their tombstones.
+    pub fn idle(&mut self) {
+        if self.dropped_paths > 0 && self.dropped_paths.saturating_mul(4) >= self.interner.len() {
+            self.interner.sweep();
+            self.dropped_paths = 0;
+        }
+        for t in self.tables.values_mut() {
+            t.tidy();
         }
     }
 
@@ -907,6 +927,7 @@ impl Rib {
                 let best_changed = s.paths.first().map(Path::identity) != before;
                 table.mark_dirty(i, best_changed);
             }
+            self.dropped_paths += removed;
             if let Some(p) = self.peer_mut(id)
                 && let Some(c) = p.counts.get_mut(&f)
             {
@@ -1030,6 +1051,7 @@ impl Rib {
             .position(|p| p.peer == id && p.path_id == path_id)
             .and_then(|at| slot.paths.remove(at));
         let existed = old.is_some();
+        self.dropped_paths += usize::from(existed);
         let tx_id = match old {
             Some(p) => p.tx_id,
             None => (1..).find(|n| slot.paths.iter().all(|p| p.tx_id != *n)).unwrap_or(u32::MAX),
@@ -1066,6 +1088,7 @@ impl Rib {
         let Some(at) = slot.paths.iter().position(|p| p.peer == id && p.path_id == path_id) else { return };
         slot.paths.remove(at);
         table.mark_dirty(i, at == 0);
+        self.dropped_paths += 1;
         if let Some(p) = self.peer_mut(id)
             && let Some(c) = p.counts.get_mut(&family)
         {

@@ -232,6 +232,14 @@ pub(crate) struct Table {
     free: Vec<u32>,
     /// Slots whose best path changed since the last flush.
     pub dirty: Vec<u32>,
+    /// The capacity the index was last built with: after a mass
+    /// withdrawal its tombstones exhaust the capacity with few entries
+    /// left, and it is rebuilt once at this size rather than grown again
+    /// from small.
+    index_built: usize,
+    /// Entries taken out of the index since it was built: hashbrown
+    /// leaves tombstones that lengthen every probe until a rebuild.
+    released: usize,
 }
 
 impl Table {
@@ -281,7 +289,8 @@ impl Table {
         }
         let slots = &self.slots;
         let hasher = |&j: &u32| slots.get(j).map_or(0, |s| fx_hash(&s.dest));
-        let mut index = HashTable::with_capacity((2 * self.index.len()).max(1024));
+        let capacity = (2 * self.index.len()).max(self.index_built).max(1024);
+        let mut index = HashTable::with_capacity(capacity);
         for (i, s) in slots.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
             // Every slot not on the free list is in the index, whether it
@@ -291,6 +300,17 @@ impl Table {
             }
         }
         self.index = index;
+        self.index_built = capacity;
+        self.released = 0;
+    }
+
+    /// Housekeeping when idle: after many destinations went away, rebuild
+    /// the index (same capacity, no tombstones) so that lookups of the
+    /// table announced again do not probe through them.
+    pub fn tidy(&mut self) {
+        if self.released >= 1024 && self.released >= self.index.len() {
+            self.grow_index(u32::MAX);
+        }
     }
 
     pub fn slot(&self, i: u32) -> Option<&Slot> {
@@ -321,6 +341,7 @@ impl Table {
         if let Ok(entry) = self.index.find_entry(fx_hash(&s.dest), |&j| j == i) {
             entry.remove();
             self.free.push(i);
+            self.released += 1;
         }
     }
 

@@ -211,6 +211,39 @@ fn an_accept_all_policy_is_a_policy_for_rfc8212_and_changes_nothing() {
 }
 
 #[test]
+fn when_idle_after_a_withdrawn_table_the_unused_sets_and_index_tombstones_go() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let prefixes: Vec<String> = (0..3000u32).map(|n| format!("10.{}.{}.0/24", n / 256, n % 256)).collect();
+    let announce_all = |lab: &mut Lab| {
+        for (k, chunk) in prefixes.chunks(3).enumerate() {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            lab.rib.update(a, &announce(&[65001, 4_200_000_000 + k as u32], "192.0.2.1", &refs, vec![]));
+        }
+        lab.rib.flush();
+    };
+    announce_all(&mut lab);
+    assert_eq!(lab.rib.stats().attribute_sets, 1000);
+    for chunk in prefixes.chunks(500) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        lab.rib.update(a, &withdraw(&refs));
+    }
+    lab.rib.flush();
+    assert_eq!(lab.rib.stats().destinations, 0);
+    assert_eq!(lab.rib.stats().attribute_sets, 1000, "held by the interner until it is idle");
+    lab.rib.idle();
+    assert_eq!(lab.rib.stats().attribute_sets, 0);
+    // The index rebuilt without tombstones still finds everything.
+    announce_all(&mut lab);
+    assert_eq!(lab.rib.stats().destinations, 3000);
+    for p in prefixes.iter().step_by(7) {
+        assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx(p)).is_some(), "{p}");
+    }
+    lab.rib.idle();
+    assert_eq!(lab.rib.stats().attribute_sets, 1000, "sets in use are kept");
+}
+
+#[test]
 fn as_path_loop_is_a_withdrawal() {
     let mut lab = Lab::new(config());
     let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});

@@ -276,7 +276,17 @@ impl Speaker {
             to_rib,
             backlog: Arc::new(AtomicUsize::new(0)),
         };
-        tokio::spawn(task.run(rx, accept_rx, from_peers));
+        let run = task.run(rx, accept_rx, from_peers);
+        let rt = tokio::runtime::Handle::current();
+        if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            // The RIB task gets a thread of its own (it still spawns onto,
+            // and uses the drivers of, the runtime): as a task, the peer
+            // task that wakes it would often run it on the same worker,
+            // and a full table would go through on one core.
+            std::thread::Builder::new().name("mdc-rib".into()).spawn(move || rt.block_on(run))?;
+        } else {
+            tokio::spawn(run);
+        }
         Ok(Speaker { tx, events, listen: Arc::new(addrs), config: Arc::new(config) })
     }
 
@@ -537,6 +547,9 @@ impl SpeakerTask {
                 Some((stream, remote)) = accepted.recv() => self.on_accept(stream, remote),
             }
             self.flush();
+            if from_peers.is_empty() {
+                self.rib.idle();
+            }
         };
         if done.is_none() {
             self.shutdown(None).await;
