@@ -57,7 +57,11 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The RIB has a thread of its own (mdc_bgp::speaker): the peers'
+    // tasks get the other cores.
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let workers = cores.saturating_sub(1).max(1);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mdcd: cannot start the runtime: {e}");

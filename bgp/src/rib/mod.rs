@@ -629,6 +629,13 @@ pub struct Digest {
 type Announced = (Family, Arc<Attrs>, Vec<(Dest, u32)>);
 
 impl Digest {
+    /// Routes withdrawn and announced (at least 1: an UPDATE is work even
+    /// without any, e.g. End-of-RIB).
+    pub fn weight(&self) -> usize {
+        let announced: usize = self.announced.iter().map(|(_, _, n)| n.len()).sum();
+        (self.withdrawn.len() + announced).max(1)
+    }
+
     /// `ctx` is the session's receive context, `ebgp` whether the peer is
     /// external (LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are then dropped).
     pub fn new(mut update: Update, ctx: &SessionContext, ebgp: bool) -> Digest {

@@ -508,7 +508,7 @@ struct SpeakerTask {
     accept_tasks: Vec<JoinHandle<()>>,
     events: broadcast::Sender<SpeakerEvent>,
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
-    /// UPDATEs queued for the RIB (see `peer::MAX_RIB_BACKLOG`).
+    /// Routes queued for the RIB (see `peer::MAX_RIB_BACKLOG`).
     backlog: Arc<AtomicUsize>,
 }
 
@@ -740,8 +740,8 @@ impl SpeakerTask {
     }
 
     fn on_peer_event(&mut self, ip: IpAddr, event: PeerEvent) {
-        if matches!(event, PeerEvent::Update(_)) {
-            self.backlog.fetch_sub(1, Ordering::Relaxed);
+        if let PeerEvent::Update(d) = &event {
+            self.backlog.fetch_sub(d.weight(), Ordering::Relaxed);
         }
         // Events of a removed peer (still in flight) are dropped.
         let Some(id) = self.peers.get(&ip).map(|p| p.id) else { return };

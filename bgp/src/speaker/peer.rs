@@ -41,9 +41,12 @@ pub const STALL_AFTER: Duration = Duration::from_secs(1);
 
 /// A writer sends up to this much of its queue in one write.
 const COALESCE_BYTES: usize = 256 * 1024;
-/// Most UPDATEs, from all peers, waiting for the RIB before peers stop
-/// reading their sockets (TCP then slows the senders down).
-pub const MAX_RIB_BACKLOG: usize = 4096;
+/// Most routes (announced or withdrawn), from all peers, waiting for the
+/// RIB before peers stop reading their sockets (TCP then slows the senders
+/// down): about 20 ms of the RIB's work. Counted in routes, not UPDATEs: a
+/// withdrawal carries a thousand, and a backlog of 4096 of them held the
+/// whole table a second time.
+pub const MAX_RIB_BACKLOG: usize = 32 * 1024;
 
 /// How long a closing connection may take to write what is queued
 /// (e.g. the NOTIFICATION) before it is dropped.
@@ -307,8 +310,8 @@ impl PeerTask {
     }
 
     fn to_rib(&self, event: PeerEvent) {
-        if matches!(event, PeerEvent::Update(_)) {
-            self.backlog.fetch_add(1, Ordering::Relaxed);
+        if let PeerEvent::Update(d) = &event {
+            self.backlog.fetch_add(d.weight(), Ordering::Relaxed);
         }
         // The speaker task outlives its peers.
         let _ = self.to_rib.send((self.ip, event));
