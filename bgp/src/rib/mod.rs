@@ -743,19 +743,22 @@ impl Rib {
     }
 
     /// Housekeeping for when no input waits: once many paths went away
-    /// (a peer withdrew or lost its table), free the attribute sets only
-    /// the interner still holds (else they stay until the interner
+    /// (a peer withdrew or lost its table), take out the attribute sets
+    /// only the interner still holds (else they stay until the interner
     /// doubles, and a table announced again is matched, set by set,
     /// against the old copies) and rebuild the destination indexes
-    /// without their tombstones.
-    pub fn idle(&mut self) {
+    /// without their tombstones. Returns the sets taken out, for the
+    /// caller to drop where it suits (the speaker: on another thread).
+    pub fn idle(&mut self) -> Vec<Arc<Attrs>> {
+        let mut gone = Vec::new();
         if self.dropped_paths > 0 && self.dropped_paths.saturating_mul(4) >= self.interner.len() {
-            self.interner.sweep();
+            gone = self.interner.sweep_out();
             self.dropped_paths = 0;
         }
         for t in self.tables.values_mut() {
             t.tidy();
         }
+        gone
     }
 
     pub fn config(&self) -> &RibConfig {

@@ -548,7 +548,10 @@ impl SpeakerTask {
             }
             self.flush();
             if from_peers.is_empty() {
-                self.rib.idle();
+                let gone = self.rib.idle();
+                if !gone.is_empty() {
+                    tokio::task::spawn_blocking(move || drop(gone));
+                }
             }
         };
         if done.is_none() {
