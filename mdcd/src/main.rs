@@ -61,13 +61,14 @@ fn main() -> ExitCode {
     // tasks get the other cores.
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let workers = cores.saturating_sub(1).max(1);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("mdcd: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("mdcd: cannot start the runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     match runtime.block_on(mdcd::daemon::run(config, args.config.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

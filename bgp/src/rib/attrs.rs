@@ -363,14 +363,16 @@ pub type FxHashSet<K> = HashSet<K, FxBuild>;
 /// the set has doubled since the last sweep.
 #[derive(Debug, Default)]
 pub struct Interner {
-    set: FxHashSet<Arc<Attrs>>,
+    /// Keyed by each set's stored hash: a lookup compares values, a
+    /// removal pointers (no walk through the attributes).
+    set: hashbrown::HashTable<Arc<Attrs>>,
     swept_at: usize,
 }
 
 impl Interner {
     /// The shared copy of `attrs`.
     pub fn intern(&mut self, attrs: Attrs) -> Arc<Attrs> {
-        if let Some(a) = self.set.get(&attrs) {
+        if let Some(a) = self.set.find(attrs.hash, |a| **a == attrs) {
             return Arc::clone(a);
         }
         if self.set.len() >= 2 * self.swept_at.max(1024) {
@@ -379,21 +381,33 @@ impl Interner {
         let mut attrs = attrs;
         attrs.shrink();
         let a = Arc::new(attrs);
-        self.set.insert(Arc::clone(&a));
+        self.set.insert_unique(a.hash, Arc::clone(&a), |x| x.hash);
         a
     }
 
     /// The shared copy of a set already in an `Arc` (built and shrunk by
     /// the caller, e.g. on a peer's task): `attrs` itself when it is new.
     pub fn intern_shared(&mut self, attrs: Arc<Attrs>) -> Arc<Attrs> {
-        if let Some(a) = self.set.get(&*attrs) {
+        if let Some(a) = self.set.find(attrs.hash, |a| **a == *attrs) {
             return Arc::clone(a);
         }
         if self.set.len() >= 2 * self.swept_at.max(1024) {
             self.sweep();
         }
-        self.set.insert(Arc::clone(&attrs));
+        self.set.insert_unique(attrs.hash, Arc::clone(&attrs), |x| x.hash);
         attrs
+    }
+
+    /// Take `attrs` out if it is this interner's copy (an equal set
+    /// interned elsewhere stays). Whether it was.
+    pub fn remove(&mut self, attrs: &Arc<Attrs>) -> bool {
+        match self.set.find_entry(attrs.hash, |a| Arc::ptr_eq(a, attrs)) {
+            Ok(entry) => {
+                entry.remove();
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Drop the sets only the interner holds.
@@ -406,7 +420,7 @@ impl Interner {
     /// another thread).
     pub fn sweep_out(&mut self) -> Vec<Arc<Attrs>> {
         let gone: Vec<Arc<Attrs>> = self.set.extract_if(|a| Arc::strong_count(a) == 1).collect();
-        self.set.shrink_to_fit();
+        self.set.shrink_to_fit(|x| x.hash);
         self.swept_at = self.set.len();
         gone
     }

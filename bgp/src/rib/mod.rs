@@ -336,6 +336,8 @@ pub struct Rib {
     /// Paths taken out (withdrawn, replaced, dropped) since the interner
     /// was last swept (see [`Rib::idle`]).
     dropped_paths: usize,
+    /// Attribute sets out of use, to be dropped off the RIB's thread.
+    garbage: Vec<Arc<Attrs>>,
 }
 
 /// Why a peer's announcement is not accepted (treated as a withdrawal).
@@ -739,6 +741,7 @@ impl Rib {
             peers: vec![None],
             out: Vec::new(),
             dropped_paths: 0,
+            garbage: Vec::new(),
         }
     }
 
@@ -750,9 +753,9 @@ impl Rib {
     /// without their tombstones. Returns the sets taken out, for the
     /// caller to drop where it suits (the speaker: on another thread).
     pub fn idle(&mut self) -> Vec<Arc<Attrs>> {
-        let mut gone = Vec::new();
+        let mut gone = std::mem::take(&mut self.garbage);
         if self.dropped_paths > 0 && self.dropped_paths.saturating_mul(4) >= self.interner.len() {
-            gone = self.interner.sweep_out();
+            gone.extend(self.interner.sweep_out());
             self.dropped_paths = 0;
         }
         for t in self.tables.values_mut() {
@@ -1062,9 +1065,9 @@ impl Rib {
             .and_then(|at| slot.paths.remove(at));
         let existed = old.is_some();
         self.dropped_paths += usize::from(existed);
-        let tx_id = match old {
-            Some(p) => p.tx_id,
-            None => (1..).find(|n| slot.paths.iter().all(|p| p.tx_id != *n)).unwrap_or(u32::MAX),
+        let (tx_id, replaced) = match old {
+            Some(p) => (p.tx_id, Some(p.attrs)),
+            None => ((1..).find(|n| slot.paths.iter().all(|p| p.tx_id != *n)).unwrap_or(u32::MAX), None),
         };
         let path = Path { attrs, peer: id, path_id, tx_id, stale: false };
         let at = slot
@@ -1077,6 +1080,19 @@ impl Rib {
         table.mark_dirty(i, best_changed);
         if !existed && let Some(p) = self.peer_mut(id) {
             *p.counts.entry(family).or_default() += 1;
+        }
+        if let Some(a) = replaced {
+            self.release(a);
+        }
+    }
+
+    /// A path let go of `attrs`: when only the interner holds the set any
+    /// more, take it out now (as BIRD frees its attribute sets), to be
+    /// dropped by the caller of [`Rib::idle`]. Sets held elsewhere too (a
+    /// pre-policy copy, a flush in progress) are left to the sweep.
+    fn release(&mut self, attrs: Arc<Attrs>) {
+        if Arc::strong_count(&attrs) == 2 && self.interner.remove(&attrs) {
+            self.garbage.push(attrs);
         }
     }
 
@@ -1096,9 +1112,12 @@ impl Rib {
         let Some(i) = table.find(dest) else { return };
         let Some(slot) = table.slot_mut(i) else { return };
         let Some(at) = slot.paths.iter().position(|p| p.peer == id && p.path_id == path_id) else { return };
-        slot.paths.remove(at);
+        let gone = slot.paths.remove(at);
         table.mark_dirty(i, at == 0);
         self.dropped_paths += 1;
+        if let Some(p) = gone {
+            self.release(p.attrs);
+        }
         if let Some(p) = self.peer_mut(id)
             && let Some(c) = p.counts.get_mut(&family)
         {

@@ -211,36 +211,61 @@ fn an_accept_all_policy_is_a_policy_for_rfc8212_and_changes_nothing() {
 }
 
 #[test]
-fn when_idle_after_a_withdrawn_table_the_unused_sets_and_index_tombstones_go() {
-    let mut lab = Lab::new(config());
-    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
-    let prefixes: Vec<String> = (0..3000u32).map(|n| format!("10.{}.{}.0/24", n / 256, n % 256)).collect();
-    let announce_all = |lab: &mut Lab| {
-        for (k, chunk) in prefixes.chunks(3).enumerate() {
+fn withdrawn_sets_leave_the_interner_and_idle_hands_them_over_with_the_indexes_rebuilt() {
+    // With a pre-policy copy, a withdrawn path's set is still held when the
+    // path goes: it is left to the sweep when idle. Without, it goes at once.
+    for soft_in in [false, true] {
+        let mut lab = Lab::new(config());
+        let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |p| {
+            p.soft_reconfiguration_inbound = soft_in
+        });
+        let prefixes: Vec<String> =
+            (0..3000u32).map(|n| format!("10.{}.{}.0/24", n / 256, n % 256)).collect();
+        let announce_all = |lab: &mut Lab| {
+            for (k, chunk) in prefixes.chunks(3).enumerate() {
+                let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                lab.rib.update(a, &announce(&[65001, 4_200_000_000 + k as u32], "192.0.2.1", &refs, vec![]));
+            }
+            lab.rib.flush();
+        };
+        announce_all(&mut lab);
+        assert_eq!(lab.rib.stats().attribute_sets, 1000);
+        for chunk in prefixes.chunks(500) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            lab.rib.update(a, &announce(&[65001, 4_200_000_000 + k as u32], "192.0.2.1", &refs, vec![]));
+            lab.rib.update(a, &withdraw(&refs));
         }
         lab.rib.flush();
-    };
-    announce_all(&mut lab);
-    assert_eq!(lab.rib.stats().attribute_sets, 1000);
-    for chunk in prefixes.chunks(500) {
-        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        lab.rib.update(a, &withdraw(&refs));
+        assert_eq!(lab.rib.stats().destinations, 0);
+        let held = if soft_in { 1000 } else { 0 };
+        assert_eq!(lab.rib.stats().attribute_sets, held, "soft-in {soft_in}");
+        let gone = lab.rib.idle();
+        assert_eq!(gone.len(), 1000, "soft-in {soft_in}");
+        assert!(gone.iter().all(|a| Arc::strong_count(a) == 1), "nothing else holds them");
+        assert_eq!(lab.rib.stats().attribute_sets, 0);
+        assert!(lab.rib.idle().is_empty());
+        // The indexes rebuilt without tombstones still find everything.
+        announce_all(&mut lab);
+        assert_eq!(lab.rib.stats().destinations, 3000);
+        for p in prefixes.iter().step_by(7) {
+            assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx(p)).is_some(), "{p}");
+        }
+        assert!(lab.rib.idle().is_empty(), "sets in use are kept");
+        assert_eq!(lab.rib.stats().attribute_sets, 1000);
     }
+}
+
+#[test]
+fn a_replaced_path_lets_its_set_go_unless_another_path_holds_it() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    lab.rib.update(a, &announce(&[65001, 1], "192.0.2.1", &["203.0.113.0/24", "198.51.100.0/24"], vec![]));
+    lab.rib.update(a, &announce(&[65001, 2], "192.0.2.1", &["203.0.113.0/24"], vec![]));
     lab.rib.flush();
-    assert_eq!(lab.rib.stats().destinations, 0);
-    assert_eq!(lab.rib.stats().attribute_sets, 1000, "held by the interner until it is idle");
-    lab.rib.idle();
-    assert_eq!(lab.rib.stats().attribute_sets, 0);
-    // The index rebuilt without tombstones still finds everything.
-    announce_all(&mut lab);
-    assert_eq!(lab.rib.stats().destinations, 3000);
-    for p in prefixes.iter().step_by(7) {
-        assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx(p)).is_some(), "{p}");
-    }
-    lab.rib.idle();
-    assert_eq!(lab.rib.stats().attribute_sets, 1000, "sets in use are kept");
+    assert_eq!(lab.rib.stats().attribute_sets, 2, "the first set still carries 198.51.100.0/24");
+    lab.rib.update(a, &announce(&[65001, 2], "192.0.2.1", &["198.51.100.0/24"], vec![]));
+    lab.rib.flush();
+    assert_eq!(lab.rib.stats().attribute_sets, 1);
+    assert_eq!(lab.rib.idle().len(), 1);
 }
 
 #[test]
