@@ -247,6 +247,9 @@ impl Held<'_> {
     }
 }
 
+/// An export computed in a flush: the best path's peer and attribute set.
+type MemoKey = (PeerId, *const Attrs);
+
 /// A destination whose best path changed, as a flush saw it.
 struct Changed {
     slot: u32,
@@ -467,16 +470,23 @@ fn withdraw_nlri(dest: &Dest, path_id: Option<u32>, sent: Option<Bytes>) -> Opti
 
 /// Put `asn` in front of the path (RFC 4271 §5.1.2).
 fn prepend(path: &AsPath, asn: u32) -> AsPath {
-    let mut path = path.clone();
-    match path.segments.first_mut() {
-        Some(seg) if seg.kind == SegmentType::Sequence && seg.asns.len() < 255 => seg.asns.insert(0, asn),
-        _ => path.segments.insert(0, AsSegment::sequence(vec![asn])),
+    let mut segments = Vec::with_capacity(path.segments.len() + 1);
+    match path.segments.split_first() {
+        Some((first, rest)) if first.kind == SegmentType::Sequence && first.asns.len() < 255 => {
+            let mut asns = Vec::with_capacity(first.asns.len() + 1);
+            asns.push(asn);
+            asns.extend_from_slice(&first.asns);
+            segments.push(AsSegment::sequence(asns));
+            segments.extend_from_slice(rest);
+        }
+        _ => {
+            segments.push(AsSegment::sequence(vec![asn]));
+            segments.extend_from_slice(&path.segments);
+        }
     }
-    path
+    AsPath { segments }
 }
 
-/// An IPv6 next hop, with the link-local address when the address is one
-/// (unnumbered peering, RFC 2545 §3).
 fn v6_next_hop(global: Ipv6Addr) -> NextHop {
     let link_local = global.is_unicast_link_local().then_some(global);
     NextHop::V6 { global, link_local }
@@ -507,17 +517,37 @@ fn self_next_hop(session: &SessionInfo, family: Family) -> Option<NextHop> {
 struct Batch {
     withdraw: Vec<OutNlri>,
     announce: FxHashMap<*const Attrs, usize>,
-    groups: Vec<(Arc<Attrs>, Vec<OutNlri>)>,
+    groups: Vec<Group>,
+}
+
+/// The NLRI announced with one attribute set, prefixes and codec NLRI apart.
+struct Group {
+    attrs: Arc<Attrs>,
+    prefixes: Vec<Nlri>,
+    opaque: Vec<OpaqueNlri>,
 }
 
 impl Batch {
     fn add(&mut self, attrs: &Arc<Attrs>, nlri: OutNlri) {
         let key = Arc::as_ptr(attrs);
-        match self.announce.get(&key).and_then(|i| self.groups.get_mut(*i)) {
-            Some((_, list)) => list.push(nlri),
-            None => {
-                self.announce.insert(key, self.groups.len());
-                self.groups.push((Arc::clone(attrs), vec![nlri]));
+        // Destinations of one UPDATE arrive together: most often the set
+        // is the last one's.
+        let at = match self.groups.last() {
+            Some(g) if Arc::as_ptr(&g.attrs) == key => self.groups.len() - 1,
+            _ => match self.announce.get(&key) {
+                Some(&i) => i,
+                None => {
+                    self.announce.insert(key, self.groups.len());
+                    let group = Group { attrs: Arc::clone(attrs), prefixes: Vec::new(), opaque: Vec::new() };
+                    self.groups.push(group);
+                    self.groups.len() - 1
+                }
+            },
+        };
+        if let Some(g) = self.groups.get_mut(at) {
+            match nlri {
+                OutNlri::Prefix(p) => g.prefixes.push(p),
+                OutNlri::Opaque(o) => g.opaque.push(o),
             }
         }
     }
@@ -550,8 +580,7 @@ impl Batch {
             out.push(Message::Update(u));
         }
         let four_octet = session.negotiated.tx.four_octet_as;
-        for (attrs, nlri) in self.groups {
-            let (prefixes, opaque) = split_nlri(nlri);
+        for Group { attrs, prefixes, opaque } in self.groups {
             if !prefixes.is_empty() {
                 out.push(Message::Announce { family, attrs: Arc::clone(&attrs), nlri: prefixes });
             }
@@ -1273,7 +1302,7 @@ impl Rib {
         let mut advertised = q.advertised.remove(&family).unwrap_or_default();
         let mut held = q.advertised_paths.remove(&family).unwrap_or_default();
         let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
-        let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
+        let mut memo: FxHashMap<MemoKey, Option<Arc<Attrs>>> = FxHashMap::default();
         let mut export = |b: &Path, dest: &Dest| -> Option<Arc<Attrs>> {
             let key = (b.peer, Arc::as_ptr(&b.attrs));
             if memo_ok && let Some(r) = memo.get(&key) {
@@ -1441,8 +1470,9 @@ impl Rib {
         let Some(Some(q)) = peers.get(rep as usize) else { return Vec::new() };
         let Some(session) = q.session.clone() else { return Vec::new() };
         let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
-        let mut memo: FxHashMap<(PeerId, *const Attrs), Option<Arc<Attrs>>> = FxHashMap::default();
+        let mut memo: FxHashMap<MemoKey, Option<Arc<Attrs>>> = FxHashMap::default();
         let mut outs = Vec::with_capacity(changed.len());
+        let mut last: Option<(MemoKey, Option<Arc<Attrs>>)> = None;
         for c in changed {
             let Some(b) = &c.best else {
                 outs.push(None);
@@ -1451,9 +1481,15 @@ impl Rib {
             // Export as if to a peer other than the source: split horizon
             // is applied per member.
             let key = (b.peer, Arc::as_ptr(&b.attrs));
-            let out = match memo.get(&key) {
-                Some(r) if memo_ok => r.clone(),
-                _ => {
+            // Destinations of one UPDATE come together: the last key first.
+            let hit = match &last {
+                Some((k, r)) if memo_ok && *k == key => Some(r.clone()),
+                _ if memo_ok => memo.get(&key).cloned(),
+                _ => None,
+            };
+            let out = match hit {
+                Some(r) => r,
+                None => {
                     let r = export_attrs(config, peers, rep, &session, family, c.dest.prefix(), b, false);
                     if memo_ok {
                         memo.insert(key, r.clone());
@@ -1461,6 +1497,7 @@ impl Rib {
                     r
                 }
             };
+            last = Some((key, out.clone()));
             outs.push(out);
         }
         outs
@@ -1666,17 +1703,34 @@ fn export_attrs(
     if to_ebgp && src.is_some() && q.policy.export.is_none() && config.ebgp_requires_policy {
         return None;
     }
-    let mut b = a.to_builder();
-    b.weight = 0;
+    let policy = q.policy.export.as_ref().filter(|p| !p.accepts_all());
+    // One pass copies what the peer gets; with no policy to see the
+    // attributes first, an eBGP peer's AS path gets our AS in that pass.
+    let prepend_now = to_ebgp && policy.is_none();
+    let mut prepended = false;
+    let mut list = Vec::with_capacity(a.list().len() + 2);
+    for x in a.list() {
+        let code = x.code();
+        let dropped = matches!(code, code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST)
+            // RFC 4271 §5.1.4: MED does not leave the neighbouring AS.
+            || (code == code::MULTI_EXIT_DISC && src.is_some());
+        if to_ebgp && dropped {
+            continue;
+        }
+        match &x.value {
+            AttrValue::AsPath(p) if prepend_now => {
+                list.push(PathAttribute {
+                    flags: x.flags,
+                    value: AttrValue::AsPath(prepend(p, config.local_as)),
+                });
+                prepended = true;
+            }
+            _ => list.push(x.clone()),
+        }
+    }
+    let mut b = AttrsBuilder { list, next_hop: a.next_hop().cloned(), weight: 0, nlri: a.nlri().cloned() };
     let mut nh_self = src.is_none() && b.next_hop.is_none();
     if to_ebgp {
-        b.remove(code::LOCAL_PREF);
-        b.remove(code::ORIGINATOR_ID);
-        b.remove(code::CLUSTER_LIST);
-        // RFC 4271 §5.1.4: MED does not leave the neighbouring AS.
-        if src.is_some() {
-            b.remove(code::MULTI_EXIT_DISC);
-        }
         nh_self = true;
     } else {
         if a.local_pref().is_none() {
@@ -1692,7 +1746,7 @@ fn export_attrs(
         }
         nh_self |= q.policy.next_hop_self && !reflect;
     }
-    if let Some(policy) = q.policy.export.as_ref().filter(|p| !p.accepts_all()) {
+    if let Some(policy) = policy {
         let draft = b.build();
         let route = PolicyRoute { family, prefix, from: src.map(|s| s.policy.address), attrs: &draft };
         match policy.apply(&route) {
@@ -1708,7 +1762,7 @@ fn export_attrs(
             }
         }
     }
-    if to_ebgp {
+    if to_ebgp && !prepended {
         let path = prepend(a_path(&b), config.local_as);
         b.set(AttrValue::AsPath(path));
     }
