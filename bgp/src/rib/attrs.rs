@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
@@ -295,6 +295,24 @@ impl AttrsBuilder {
     }
 }
 
+/// An [`Interner`] shared by the RIB and the tasks that build attribute
+/// sets: the peers' tasks intern what they decode, off the RIB's thread.
+#[derive(Debug, Clone, Default)]
+pub struct SharedInterner(Arc<Mutex<Interner>>);
+
+impl SharedInterner {
+    pub fn lock(&self) -> MutexGuard<'_, Interner> {
+        // A panic while locked leaves a consistent set (no operation is
+        // half done across a panic point): go on with it.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `self` and `other` are the same interner.
+    pub fn same(&self, other: &SharedInterner) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// FxHash (rustc's): fast, not DoS-resistant. Keys here are prefixes and
 /// attribute sets from configured peers, not from arbitrary hosts.
 #[derive(Default, Clone, Copy)]
@@ -398,9 +416,12 @@ impl Interner {
         attrs
     }
 
-    /// Take `attrs` out if it is this interner's copy (an equal set
-    /// interned elsewhere stays). Whether it was.
-    pub fn remove(&mut self, attrs: &Arc<Attrs>) -> bool {
+    /// Take `attrs` out if it is this interner's copy and nobody but the
+    /// caller (one reference) and the interner holds it. Whether it was.
+    pub fn remove_unused(&mut self, attrs: &Arc<Attrs>) -> bool {
+        if Arc::strong_count(attrs) != 2 {
+            return false;
+        }
         match self.set.find_entry(attrs.hash, |a| Arc::ptr_eq(a, attrs)) {
             Ok(entry) => {
                 entry.remove();

@@ -33,7 +33,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-pub use attrs::{Attrs, AttrsBuilder, Interner};
+pub use attrs::{Attrs, AttrsBuilder, Interner, SharedInterner};
 pub use table::{Dest, LOCAL, Path, PeerId};
 
 use crate::aspath::{AsPath, AsSegment, SegmentType};
@@ -331,7 +331,7 @@ pub struct RibStats {
 #[derive(Debug)]
 pub struct Rib {
     config: RibConfig,
-    interner: Interner,
+    interner: SharedInterner,
     tables: BTreeMap<Family, Table>,
     /// Index = [`PeerId`]; 0 ([`LOCAL`]) is never a peer.
     peers: Vec<Option<Peer>>,
@@ -654,16 +654,55 @@ pub fn announcement(family: Family, attrs: &Attrs, nlri: Vec<Nlri>, four_octet_a
 pub struct Digest {
     withdrawn: Vec<(Family, Dest, u32)>,
     announced: Vec<Announced>,
+    /// Set by [`Digest::prepare`].
+    prepared: Option<Prepared>,
 }
 
 /// Destinations (with their ADD-PATH ids) that share one attribute set.
-type Announced = (Family, Arc<Attrs>, Vec<(Dest, u32)>);
+#[derive(Debug, Clone)]
+struct Announced {
+    family: Family,
+    attrs: Arc<Attrs>,
+    nlri: Vec<(Dest, u32)>,
+    /// The AS path holds the AS given to [`Digest::prepare`].
+    as_loop: bool,
+    /// `attrs` came out of the interner given to [`Digest::prepare`].
+    interned: bool,
+}
+
+/// What [`Digest::prepare`] did: interned into `interner`, looked for
+/// `local_as` in the AS paths.
+#[derive(Debug, Clone)]
+struct Prepared {
+    interner: SharedInterner,
+    local_as: u32,
+}
 
 impl Digest {
+    /// Do on the caller's thread what the RIB would do first: intern the
+    /// attribute sets into the RIB's interner ([`Rib::interner`]) and look
+    /// for `local_as` (the RIB's AS) in the AS paths (RFC 4271 §9.1.2).
+    pub fn prepare(&mut self, interner: &SharedInterner, local_as: u32) {
+        if self.announced.is_empty() {
+            return;
+        }
+        for a in &mut self.announced {
+            a.as_loop = a.attrs.as_path().contains(local_as);
+        }
+        // A looped path is a withdrawal: its set is not kept.
+        let mut i = interner.lock();
+        for a in self.announced.iter_mut().filter(|a| !a.as_loop) {
+            a.attrs = i.intern_shared(Arc::clone(&a.attrs));
+            a.interned = true;
+        }
+        drop(i);
+        self.prepared = Some(Prepared { interner: interner.clone(), local_as });
+    }
+
     /// Routes withdrawn and announced (at least 1: an UPDATE is work even
     /// without any, e.g. End-of-RIB).
     pub fn weight(&self) -> usize {
-        let announced: usize = self.announced.iter().map(|(_, _, n)| n.len()).sum();
+        let announced: usize = self.announced.iter().map(|a| a.nlri.len()).sum();
         (self.withdrawn.len() + announced).max(1)
     }
 
@@ -733,14 +772,26 @@ impl Digest {
             let shared = if reach.is_some() { list.clone() } else { std::mem::take(&mut list) };
             let nlri = update.nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
             let attrs = Arc::new(Attrs::new(shared, classic_next_hop, 0).shrunk());
-            d.announced.push((Family::IPV4_UNICAST, attrs, nlri));
+            d.announced.push(Announced {
+                family: Family::IPV4_UNICAST,
+                attrs,
+                nlri,
+                as_loop: false,
+                interned: false,
+            });
         }
         let Some(r) = reach else { return d };
         match r.nlri {
             MpNlri::Prefixes(nlri) => {
                 let nlri = nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
                 let attrs = Arc::new(Attrs::new(list, Some(r.next_hop), 0).shrunk());
-                d.announced.push((r.family, attrs, nlri));
+                d.announced.push(Announced {
+                    family: r.family,
+                    attrs,
+                    nlri,
+                    as_loop: false,
+                    interned: false,
+                });
             }
             // Each NLRI of a codec family carries its own labels: one
             // attribute set per route.
@@ -748,11 +799,15 @@ impl Digest {
                 for n in nlri {
                     let Some(dest) = opaque_dest(ctx, r.family, &n.bytes) else { continue };
                     let attrs = Attrs::new(list.clone(), Some(r.next_hop.clone()), 0).with_nlri(n.bytes);
-                    d.announced.push((
-                        r.family,
-                        Arc::new(attrs.shrunk()),
-                        vec![(dest, n.path_id.unwrap_or(0))],
-                    ));
+                    let nlri = vec![(dest, n.path_id.unwrap_or(0))];
+                    let attrs = Arc::new(attrs.shrunk());
+                    d.announced.push(Announced {
+                        family: r.family,
+                        attrs,
+                        nlri,
+                        as_loop: false,
+                        interned: false,
+                    });
                 }
             }
             MpNlri::Raw(_) => {}
@@ -765,7 +820,7 @@ impl Rib {
     pub fn new(config: RibConfig) -> Rib {
         Rib {
             config,
-            interner: Interner::default(),
+            interner: SharedInterner::default(),
             tables: BTreeMap::new(),
             peers: vec![None],
             out: Vec::new(),
@@ -783,10 +838,12 @@ impl Rib {
     /// caller to drop where it suits (the speaker: on another thread).
     pub fn idle(&mut self) -> Vec<Arc<Attrs>> {
         let mut gone = std::mem::take(&mut self.garbage);
-        if self.dropped_paths > 0 && self.dropped_paths.saturating_mul(4) >= self.interner.len() {
-            gone.extend(self.interner.sweep_out());
+        let mut interner = self.interner.lock();
+        if self.dropped_paths > 0 && self.dropped_paths.saturating_mul(4) >= interner.len() {
+            gone.extend(interner.sweep_out());
             self.dropped_paths = 0;
         }
+        drop(interner);
         for t in self.tables.values_mut() {
             t.tidy();
         }
@@ -795,6 +852,11 @@ impl Rib {
 
     pub fn config(&self) -> &RibConfig {
         &self.config
+    }
+
+    /// The interner for [`Digest::prepare`].
+    pub fn interner(&self) -> SharedInterner {
+        self.interner.clone()
     }
 
     /// Change the decision options; every destination is decided again.
@@ -1000,14 +1062,31 @@ impl Rib {
         for (family, dest, path_id) in digest.withdrawn {
             self.withdraw_path(id, family, dest, path_id);
         }
-        for (family, attrs, nlri) in digest.announced {
-            self.announce(id, family, attrs, &nlri);
+        let prepared = digest.prepared.filter(|p| p.interner.same(&self.interner));
+        let local_as = prepared.as_ref().map(|p| p.local_as);
+        for a in digest.announced {
+            let as_loop = (local_as == Some(self.config.local_as)).then_some(a.as_loop);
+            self.announce(id, a.family, a.attrs, &a.nlri, a.interned && prepared.is_some(), as_loop);
         }
     }
 
-    fn announce(&mut self, id: PeerId, family: Family, attrs: Arc<Attrs>, nlri: &[(Dest, u32)]) {
+    /// `interned`: `attrs` came out of this RIB's interner; `as_loop`:
+    /// whether its AS path holds our AS, when known.
+    fn announce(
+        &mut self,
+        id: PeerId,
+        family: Family,
+        attrs: Arc<Attrs>,
+        nlri: &[(Dest, u32)],
+        interned: bool,
+        as_loop: Option<bool>,
+    ) {
         let Some(p) = self.peer(id) else { return };
-        if let Some(why) = loop_check(&self.config, p, &attrs) {
+        let looped = match as_loop {
+            Some(l) if p.ebgp => l.then_some("AS path contains our AS"),
+            _ => loop_check(&self.config, p, &attrs),
+        };
+        if let Some(why) = looped {
             tracing::debug!(peer = %p.policy.address, %family, "announcement treated as withdrawal: {why}");
             for (d, path_id) in nlri {
                 self.withdraw_path(id, family, d.clone(), *path_id);
@@ -1015,7 +1094,7 @@ impl Rib {
             return;
         }
         let keep_pre = p.policy.soft_reconfiguration_inbound;
-        let attrs = self.interner.intern_shared(attrs);
+        let attrs = if interned { attrs } else { self.interner.lock().intern_shared(attrs) };
         if keep_pre && let Some(p) = self.peer_mut(id) {
             for n in nlri {
                 p.pre_policy.insert((family, n.0.clone(), n.1), Arc::clone(&attrs));
@@ -1078,7 +1157,7 @@ impl Rib {
         match policy.apply(&PolicyRoute { family, prefix, from, attrs }) {
             PolicyVerdict::Reject => None,
             PolicyVerdict::Accept { changed: None, .. } => Some(Arc::clone(attrs)),
-            PolicyVerdict::Accept { changed: Some(b), .. } => Some(self.interner.intern(b.build())),
+            PolicyVerdict::Accept { changed: Some(b), .. } => Some(self.interner.lock().intern(b.build())),
         }
     }
 
@@ -1120,7 +1199,7 @@ impl Rib {
     /// dropped by the caller of [`Rib::idle`]. Sets held elsewhere too (a
     /// pre-policy copy, a flush in progress) are left to the sweep.
     fn release(&mut self, attrs: Arc<Attrs>) {
-        if Arc::strong_count(&attrs) == 2 && self.interner.remove(&attrs) {
+        if Arc::strong_count(&attrs) == 2 && self.interner.lock().remove_unused(&attrs) {
             self.garbage.push(attrs);
         }
     }
@@ -1192,7 +1271,7 @@ impl Rib {
         if family_of(&prefix) != family {
             return;
         }
-        let attrs = self.interner.intern(attrs.build());
+        let attrs = self.interner.lock().intern(attrs.build());
         self.insert_path(LOCAL, family, Dest::Prefix(prefix), 0, attrs);
     }
 
@@ -1663,7 +1742,7 @@ impl Rib {
         RibStats {
             destinations: self.tables.values().map(Table::len).sum(),
             paths: self.tables.values().flat_map(|t| t.live().map(|(_, s)| s.paths.len())).sum(),
-            attribute_sets: self.interner.len(),
+            attribute_sets: self.interner.lock().len(),
         }
     }
 }

@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::attr::Origin;
+use crate::context::SessionContext;
 use crate::fsm::{PeerConfig, RemoteAs};
 use crate::negotiate::negotiate;
 
@@ -266,6 +267,44 @@ fn a_replaced_path_lets_its_set_go_unless_another_path_holds_it() {
     lab.rib.flush();
     assert_eq!(lab.rib.stats().attribute_sets, 1);
     assert_eq!(lab.rib.idle().len(), 1);
+}
+
+#[test]
+fn a_digest_prepared_off_the_rib_gives_what_the_rib_would_do() {
+    let ctx = SessionContext::modern();
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let digest =
+        |path: &[u32], prefix: &str| Digest::new(announce(path, "192.0.2.1", &[prefix], vec![]), &ctx, true);
+    // Prepared with the RIB's interner: the set the RIB holds is the one
+    // the digest brought, and a looped path is still a withdrawal.
+    let mut d = digest(&[65001, 65010], "203.0.113.0/24");
+    d.prepare(&lab.rib.interner(), US);
+    let brought = Arc::clone(&d.announced[0].attrs);
+    lab.rib.apply(a, d);
+    let held = &lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap().paths[0].path.attrs;
+    assert!(Arc::ptr_eq(held, &brought));
+    let mut d = digest(&[65001, US, 65010], "198.51.100.0/24");
+    d.prepare(&lab.rib.interner(), US);
+    assert!(d.announced[0].as_loop);
+    lab.rib.apply(a, d);
+    assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("198.51.100.0/24")).is_none(), "our AS in the path");
+    // Prepared with another interner and AS: the RIB interns and checks
+    // again (the same set as above is shared, the loop is found).
+    let elsewhere = SharedInterner::default();
+    let mut d = digest(&[65001, 65010], "192.0.2.0/26");
+    d.prepare(&elsewhere, 64999);
+    lab.rib.apply(a, d);
+    let held2 = &lab.rib.lookup(Family::IPV4_UNICAST, &pfx("192.0.2.0/26")).unwrap().paths[0].path.attrs;
+    assert!(Arc::ptr_eq(held2, &brought), "interned into the RIB's interner");
+    let mut d = digest(&[65001, US], "192.0.2.64/26");
+    d.prepare(&lab.rib.interner(), 64999);
+    assert!(!d.announced[0].as_loop);
+    lab.rib.apply(a, d);
+    assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx("192.0.2.64/26")).is_none(), "checked against our AS");
+    // The second digest's looped set was not interned; the fourth's (looped
+    // by our AS, not by the one it was prepared with) was, unused.
+    assert_eq!(lab.rib.stats().attribute_sets, 2);
 }
 
 #[test]

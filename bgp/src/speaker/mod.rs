@@ -724,8 +724,11 @@ impl SpeakerTask {
             ip,
             self.base,
             self.events.clone(),
-            self.to_rib.clone(),
-            Arc::clone(&self.backlog),
+            peer::RibLink {
+                to_rib: self.to_rib.clone(),
+                backlog: Arc::clone(&self.backlog),
+                interner: self.rib.interner(),
+            },
             Arc::clone(&unsent),
         )?;
         let id = self.rib.add_peer(policy);

@@ -28,7 +28,7 @@ use crate::fsm::{Action, ConfigError, DownReason, Event, Fsm, State, resolve_col
 use crate::message::{HEADER_LEN, Message, frame_len};
 use crate::negotiate::Negotiated;
 use crate::notification::{Notification, cease_subcode};
-use crate::rib::{Digest, Message as RibMessage};
+use crate::rib::{Digest, Message as RibMessage, SharedInterner};
 use crate::route_refresh::{RouteRefresh, Subtype};
 use crate::update::Update;
 
@@ -169,8 +169,10 @@ pub(crate) struct PeerTask {
     events: broadcast::Sender<SpeakerEvent>,
     status: watch::Sender<PeerStatus>,
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
-    /// UPDATEs sent to the RIB and not applied yet (all peers).
+    /// Routes sent to the RIB and not applied yet (all peers).
     backlog: Arc<AtomicUsize>,
+    /// The RIB's: decoded attribute sets are interned here.
+    interner: SharedInterner,
     /// `PeerCmd::Send` batches from the RIB not handled yet.
     unsent: Arc<AtomicUsize>,
     generation: u64,
@@ -190,16 +192,24 @@ pub(crate) struct PeerTask {
 /// status and its handle.
 pub(crate) type PeerHandles = (mpsc::UnboundedSender<PeerCmd>, watch::Receiver<PeerStatus>, JoinHandle<()>);
 
+/// A peer task's way to the RIB: the event channel, the backlog it counts
+/// into, and the interner it puts decoded attribute sets in.
+pub(crate) struct RibLink {
+    pub to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
+    pub backlog: Arc<AtomicUsize>,
+    pub interner: SharedInterner,
+}
+
 /// Start a peer task; it runs until told to exit or the speaker goes away.
 pub(crate) fn spawn(
     settings: PeerSettings,
     ip: IpAddr,
     base: Instant,
     events: broadcast::Sender<SpeakerEvent>,
-    to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
-    backlog: Arc<AtomicUsize>,
+    rib: RibLink,
     unsent: Arc<AtomicUsize>,
 ) -> Result<PeerHandles, ConfigError> {
+    let RibLink { to_rib, backlog, interner } = rib;
     let fsm = Fsm::new(settings.config.clone())?;
     let (status, status_rx) = watch::channel(PeerStatus::idle(&settings));
     let (internal, internal_rx) = mpsc::channel(64);
@@ -211,6 +221,7 @@ pub(crate) fn spawn(
         status,
         to_rib,
         backlog,
+        interner,
         unsent,
         generation: 0,
         last_down: None,
@@ -668,7 +679,8 @@ impl PeerTask {
                     // the peer's task: the RIB's task is the bottleneck.
                     let Some(c) = self.conn_mut(key) else { continue };
                     let ebgp = c.session.as_ref().is_some_and(|s| !s.negotiated.internal);
-                    let digest = Digest::new(update, c.fsm.rx_context(), ebgp);
+                    let mut digest = Digest::new(update, c.fsm.rx_context(), ebgp);
+                    digest.prepare(&self.interner, self.settings.config.local_as);
                     self.to_rib(PeerEvent::Update(digest));
                 }
                 Action::EndOfRib(family) => self.emit(SpeakerEvent::EndOfRib { peer: self.ip, family }),
