@@ -179,7 +179,9 @@ fn session_part(p: &PeerConfig) -> PeerConfig {
     p.next_hop_self = false;
     p.soft_reconfiguration_inbound = false;
     p.max_prefix = None;
-    p.add_path_send = None;
+    // How many paths is applied now; whether any is sent at all is the
+    // ADD-PATH capability of the OPEN: a restart.
+    p.add_path_send = p.add_path_send.map(|_| crate::config::AddPathSend::All);
     p
 }
 
@@ -497,4 +499,27 @@ fn route_view(family: Family, dest: &Dest, p: &PathView) -> RouteView {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn peer(add_path: &str) -> PeerConfig {
+        let text = format!(
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 65002\n{add_path}\n"
+        );
+        let config = Config::parse(std::path::Path::new("mdcd.toml"), &text).unwrap();
+        config.peers.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_reload_applies_how_many_paths_but_adding_or_removing_add_path_needs_a_restart() {
+        let (none, all, two) = (peer(""), peer("add-path-send = \"all\""), peer("add-path-send = 2"));
+        assert!(session_part(&all) == session_part(&two), "the count is applied at run time");
+        assert!(rib_options(&all) != rib_options(&two));
+        assert!(session_part(&none) != session_part(&all), "the capability changes: a restart");
+        assert!(session_part(&none) != session_part(&two));
+    }
 }

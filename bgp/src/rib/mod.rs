@@ -226,9 +226,10 @@ struct Held<'a> {
 
 impl Held<'_> {
     /// The peer gets `out` (its export of the best path) for `dest` in
-    /// `slot`, or, with `None`, loses what it held there.
-    fn best(&mut self, slot: u32, dest: &Dest, out: Option<&Arc<Attrs>>, path_id: Option<u32>) {
-        match out.and_then(|a| announce_nlri(dest, a, path_id).map(|n| (a, n))) {
+    /// `slot`, or, with `None`, loses what it held there. Sessions without
+    /// ADD-PATH only (`export_slots` keeps the others per path identifier).
+    fn best(&mut self, slot: u32, dest: &Dest, out: Option<&Arc<Attrs>>) {
+        match out.and_then(|a| announce_nlri(dest, a, None).map(|n| (a, n))) {
             Some((a, n)) => {
                 if let OutNlri::Opaque(o) = &n {
                     self.sent.insert(slot, o.bytes.clone());
@@ -237,7 +238,7 @@ impl Held<'_> {
                 self.advertised.set(slot, true);
             }
             None if self.advertised.get(slot) => {
-                if let Some(n) = withdraw_nlri(dest, path_id, self.sent.remove(&slot)) {
+                if let Some(n) = withdraw_nlri(dest, None, self.sent.remove(&slot)) {
                     self.batch.withdraw.push(n);
                 }
                 self.advertised.set(slot, false);
@@ -1396,22 +1397,28 @@ impl Rib {
         let mut batch = Batch::default();
         for &i in slots {
             let Some(slot) = table.slot(i) else { continue };
-            if per_dest == 1 {
+            if !add_path {
                 if best_changes_only && !slot.best_changed {
                     continue;
                 }
                 let out = slot.paths.first().and_then(|b| export(b, &slot.dest));
                 let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
-                held.best(i, &slot.dest, out.as_ref(), add_path.then_some(1));
+                held.best(i, &slot.dest, out.as_ref());
                 continue;
             }
-            // ADD-PATH: each path under its own identifier.
-            let want: Vec<(u32, Arc<Attrs>)> = slot
-                .paths
-                .iter()
-                .take(per_dest)
-                .filter_map(|p| export(p, &slot.dest).map(|a| (p.tx_id, a)))
-                .collect();
+            // ADD-PATH: what the peer holds is kept per path identifier in
+            // either mode, so that a change of mode (a reload) sends the
+            // difference. One path goes as identifier 1, several each
+            // under its own.
+            let want: Vec<(u32, Arc<Attrs>)> = if per_dest == 1 {
+                slot.paths.first().and_then(|b| export(b, &slot.dest)).map(|a| (1, a)).into_iter().collect()
+            } else {
+                slot.paths
+                    .iter()
+                    .take(per_dest)
+                    .filter_map(|p| export(p, &slot.dest).map(|a| (p.tx_id, a)))
+                    .collect()
+            };
             let before = held.remove(&i).unwrap_or_default();
             for (old, was) in before.iter().filter(|(o, _)| want.iter().all(|(n, _)| n != o)) {
                 if let Some(n) = withdraw_nlri(&slot.dest, Some(*old), was.nlri().cloned()) {
@@ -1526,9 +1533,9 @@ impl Rib {
         if !neg.families.contains(&family) {
             return None;
         }
-        let add_path = neg.add_path_send.contains(&family);
-        if add_path && matches!(q.policy.add_path_send, Some(AddPathSend::All) | Some(AddPathSend::Best(2..)))
-        {
+        // ADD-PATH sessions go alone: what they hold is kept per path
+        // identifier (see `export_slots`).
+        if neg.add_path_send.contains(&family) {
             return None;
         }
         Some(GroupKey {
@@ -1593,14 +1600,13 @@ impl Rib {
     ) {
         let Some(q) = self.peers.get_mut(id as usize).and_then(Option::as_mut) else { return };
         let Some(session) = q.session.clone() else { return };
-        let path_id = session.negotiated.add_path_send.contains(&family).then_some(1);
         let mut advertised = q.advertised.remove(&family).unwrap_or_default();
         let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
         let mut batch = Batch::default();
         let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
         for (c, out) in changed.iter().zip(outs) {
             let from = c.best.as_ref().map(|b| b.peer);
-            held.best(c.slot, &c.dest, out.as_ref().filter(|_| from != Some(id)), path_id);
+            held.best(c.slot, &c.dest, out.as_ref().filter(|_| from != Some(id)));
         }
         q.advertised.insert(family, advertised);
         if !sent.is_empty() {

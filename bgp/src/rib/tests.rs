@@ -675,6 +675,51 @@ fn add_path_send_all_and_best_n() {
 }
 
 #[test]
+fn changing_add_path_send_on_a_live_session_sends_the_difference() {
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65002, "192.0.2.2", "192.0.2.254", |_| {});
+    let policy = |send: Option<AddPathSend>| {
+        let mut p = PeerPolicy::new(ip("198.51.100.1"));
+        p.add_path_send = send;
+        p
+    };
+    let z = lab.rib.add_peer(policy(Some(AddPathSend::All)));
+    lab.rib.peer_up(z, add_path_session(65010, "198.51.100.1", "198.51.100.254"));
+    lab.rib.flush();
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    lab.rib.update(b, &announce(&[65002, 9], "192.0.2.2", &["203.0.113.0/24"], vec![]));
+    let out = lab.rib.flush();
+    let p = |asns: &[u32]| [&[US], asns].concat();
+    assert_eq!(paths_of(&sent(&out, z)).0, vec![(1, p(&[65001])), (2, p(&[65002, 9]))]);
+    // All -> plain (ADD-PATH stays negotiated): only the best, under id 1;
+    // id 2 is withdrawn. Holding (1, a's path) already, nothing is re-sent.
+    lab.rib.set_peer_policy(z, policy(None));
+    let out = lab.rib.flush();
+    assert_eq!(paths_of(&sent(&out, z)), (vec![], vec![2]));
+    // The best goes: b's path replaces it under id 1, nothing left over.
+    lab.rib.update(a, &withdraw(&["203.0.113.0/24"]));
+    let out = lab.rib.flush();
+    assert_eq!(paths_of(&sent(&out, z)), (vec![(1, p(&[65002, 9]))], vec![]));
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    let out = lab.rib.flush();
+    assert_eq!(paths_of(&sent(&out, z)), (vec![(1, p(&[65001]))], vec![]));
+    // Plain -> all: both paths under their own ids. a's path came back
+    // under the lowest free id, 1, which z holds it under: only b's is new.
+    lab.rib.set_peer_policy(z, policy(Some(AddPathSend::All)));
+    let out = lab.rib.flush();
+    assert_eq!(paths_of(&sent(&out, z)), (vec![(2, p(&[65002, 9]))], vec![]));
+    // And back to plain once more with b's the best: b's path goes under
+    // id 1 (replacing a's there) and id 2 is withdrawn.
+    lab.rib.update(a, &announce(&[65001, 7, 7], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    lab.rib.flush();
+    lab.rib.set_peer_policy(z, policy(None));
+    let out = lab.rib.flush();
+    assert_eq!(paths_of(&sent(&out, z)), (vec![(1, p(&[65002, 9]))], vec![2]));
+    assert_eq!(lab.rib.advertised_counts(z), vec![(Family::IPV4_UNICAST, 1)]);
+}
+
+#[test]
 fn two_octet_sessions_merge_as4_path_in_and_split_it_out() {
     let mut lab = Lab::new(config());
     let mut ours = PeerConfig::new(US, RemoteAs::Exact(65001), Ipv4Addr::new(192, 0, 2, 254));
