@@ -251,13 +251,6 @@ impl Held<'_> {
 /// An export computed in a flush: the best path's peer and attribute set.
 type MemoKey = (PeerId, *const Attrs);
 
-/// A destination whose best path changed, as a flush saw it.
-struct Changed {
-    slot: u32,
-    dest: Dest,
-    best: Option<Path>,
-}
-
 /// Peers with equal keys get equal attributes for every path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct GroupKey {
@@ -1489,27 +1482,25 @@ impl Rib {
                 let messages = per_peer.entry(id).or_default();
                 self.export_slots(id, family, &dirty, true, messages);
             }
-            // One pass over the dirty slots: what changed, flags cleared,
-            // empty slots given back. The groups work from this list, not
-            // from the table (each slot read once: it is a cache miss).
-            let Some(t) = self.tables.get_mut(&family) else { continue };
-            let mut changed: Vec<Changed> = Vec::with_capacity(dirty.len());
+            // The groups read the table (the flush's slots are still in
+            // cache); flags are cleared and empty slots given back after.
+            let Rib { config, tables, peers, .. } = self;
+            let Some(t) = tables.get_mut(&family) else { continue };
+            let changed: Vec<u32> =
+                dirty.iter().copied().filter(|&i| t.slot(i).is_some_and(|s| s.best_changed)).collect();
+            for (_, members) in groups {
+                let Some(&first) = members.first() else { continue };
+                let outs = group_outs(config, peers, t, first, family, &changed);
+                for id in members {
+                    let messages = per_peer.entry(id).or_default();
+                    apply_outs(peers, t, id, family, &changed, &outs, messages);
+                }
+            }
             for i in dirty {
                 let Some(s) = t.slot_mut(i) else { continue };
-                if s.best_changed {
-                    changed.push(Changed { slot: i, dest: s.dest.clone(), best: s.paths.first().cloned() });
-                }
                 s.dirty = false;
                 s.best_changed = false;
                 t.release(i);
-            }
-            for (_, members) in groups {
-                let Some(&first) = members.first() else { continue };
-                let outs = self.group_outs(first, family, &changed);
-                for id in members {
-                    let messages = per_peer.entry(id).or_default();
-                    self.apply_outs(id, family, &changed, &outs, messages);
-                }
             }
         }
         for (id, messages) in per_peer {
@@ -1546,75 +1537,6 @@ impl Rib {
             local: s.local,
             extended_next_hop: neg.extended_next_hop.contains(&(Family::IPV4_UNICAST, Afi::IPV6)),
         })
-    }
-
-    /// The export of the best path of each dirty destination whose best
-    /// changed, as `rep`'s group gets it: (slot, attributes, the peer the
-    /// best path came from).
-    fn group_outs(&mut self, rep: PeerId, family: Family, changed: &[Changed]) -> Vec<Option<Arc<Attrs>>> {
-        let Rib { config, peers, .. } = self;
-        let Some(Some(q)) = peers.get(rep as usize) else { return Vec::new() };
-        let Some(session) = q.session.clone() else { return Vec::new() };
-        let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
-        let mut memo: FxHashMap<MemoKey, Option<Arc<Attrs>>> = FxHashMap::default();
-        let mut outs = Vec::with_capacity(changed.len());
-        let mut last: Option<(MemoKey, Option<Arc<Attrs>>)> = None;
-        for c in changed {
-            let Some(b) = &c.best else {
-                outs.push(None);
-                continue;
-            };
-            // Export as if to a peer other than the source: split horizon
-            // is applied per member.
-            let key = (b.peer, Arc::as_ptr(&b.attrs));
-            // Destinations of one UPDATE come together: the last key first.
-            let hit = match &last {
-                Some((k, r)) if memo_ok && *k == key => Some(r.clone()),
-                _ if memo_ok => memo.get(&key).cloned(),
-                _ => None,
-            };
-            let out = match hit {
-                Some(r) => r,
-                None => {
-                    let r = export_attrs(config, peers, rep, &session, family, c.dest.prefix(), b, false);
-                    if memo_ok {
-                        memo.insert(key, r.clone());
-                    }
-                    r
-                }
-            };
-            last = Some((key, out.clone()));
-            outs.push(out);
-        }
-        outs
-    }
-
-    /// Send `id` its group's exports, minus the paths it gave us.
-    fn apply_outs(
-        &mut self,
-        id: PeerId,
-        family: Family,
-        changed: &[Changed],
-        outs: &[Option<Arc<Attrs>>],
-        messages: &mut Vec<Message>,
-    ) {
-        let Some(q) = self.peers.get_mut(id as usize).and_then(Option::as_mut) else { return };
-        let Some(session) = q.session.clone() else { return };
-        let mut advertised = q.advertised.remove(&family).unwrap_or_default();
-        let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
-        let mut batch = Batch::default();
-        let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
-        for (c, out) in changed.iter().zip(outs) {
-            let from = c.best.as_ref().map(|b| b.peer);
-            held.best(c.slot, &c.dest, out.as_ref().filter(|_| from != Some(id)));
-        }
-        q.advertised.insert(family, advertised);
-        if !sent.is_empty() {
-            q.sent_nlri.insert(family, sent);
-        }
-        if !batch.is_empty() {
-            batch.into_messages(family, &session, messages);
-        }
     }
 
     /// The ECMP set of a destination: the best path and those equal to it
@@ -1750,6 +1672,82 @@ impl Rib {
             paths: self.tables.values().flat_map(|t| t.live().map(|(_, s)| s.paths.len())).sum(),
             attribute_sets: self.interner.lock().len(),
         }
+    }
+}
+
+/// The export of the best path of each destination in `changed` (slots of
+/// `table` whose best path changed), as `rep`'s update group gets it.
+fn group_outs(
+    config: &RibConfig,
+    peers: &[Option<Peer>],
+    table: &Table,
+    rep: PeerId,
+    family: Family,
+    changed: &[u32],
+) -> Vec<Option<Arc<Attrs>>> {
+    let Some(Some(q)) = peers.get(rep as usize) else { return Vec::new() };
+    let Some(session) = q.session.clone() else { return Vec::new() };
+    let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
+    let mut memo: FxHashMap<MemoKey, Option<Arc<Attrs>>> = FxHashMap::default();
+    let mut outs = Vec::with_capacity(changed.len());
+    let mut last: Option<(MemoKey, Option<Arc<Attrs>>)> = None;
+    for &i in changed {
+        let Some((dest, b)) = table.slot(i).and_then(|s| s.paths.first().map(|b| (&s.dest, b))) else {
+            outs.push(None);
+            continue;
+        };
+        // Export as if to a peer other than the source: split horizon is
+        // applied per member.
+        let key = (b.peer, Arc::as_ptr(&b.attrs));
+        // Destinations of one UPDATE come together: the last key first.
+        let hit = match &last {
+            Some((k, r)) if memo_ok && *k == key => Some(r.clone()),
+            _ if memo_ok => memo.get(&key).cloned(),
+            _ => None,
+        };
+        let out = match hit {
+            Some(r) => r,
+            None => {
+                let r = export_attrs(config, peers, rep, &session, family, dest.prefix(), b, false);
+                if memo_ok {
+                    memo.insert(key, r.clone());
+                }
+                r
+            }
+        };
+        last = Some((key, out.clone()));
+        outs.push(out);
+    }
+    outs
+}
+
+/// Send `id` its group's exports, minus the paths it gave us.
+fn apply_outs(
+    peers: &mut [Option<Peer>],
+    table: &Table,
+    id: PeerId,
+    family: Family,
+    changed: &[u32],
+    outs: &[Option<Arc<Attrs>>],
+    messages: &mut Vec<Message>,
+) {
+    let Some(q) = peers.get_mut(id as usize).and_then(Option::as_mut) else { return };
+    let Some(session) = q.session.clone() else { return };
+    let mut advertised = q.advertised.remove(&family).unwrap_or_default();
+    let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
+    let mut batch = Batch::default();
+    let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
+    for (&i, out) in changed.iter().zip(outs) {
+        let Some(s) = table.slot(i) else { continue };
+        let from = s.paths.first().map(|b| b.peer);
+        held.best(i, &s.dest, out.as_ref().filter(|_| from != Some(id)));
+    }
+    q.advertised.insert(family, advertised);
+    if !sent.is_empty() {
+        q.sent_nlri.insert(family, sent);
+    }
+    if !batch.is_empty() {
+        batch.into_messages(family, &session, messages);
     }
 }
 
