@@ -21,7 +21,6 @@ mod peer;
 mod route;
 pub mod socket;
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -268,7 +267,7 @@ impl Speaker {
         let (to_rib, from_peers) = mpsc::unbounded_channel();
         let task = SpeakerTask {
             base: Instant::now(),
-            peers: HashMap::new(),
+            peers: Default::default(),
             rib: Rib::new(rib_config),
             listeners,
             accept_tasks,
@@ -502,7 +501,8 @@ const MAX_UNSENT: usize = 16;
 /// The task that owns the peer table and the RIB.
 struct SpeakerTask {
     base: Instant,
-    peers: HashMap<IpAddr, PeerEntry>,
+    /// FxHash: keyed by configured addresses, looked up per UPDATE.
+    peers: crate::rib::attrs::FxHashMap<IpAddr, PeerEntry>,
     rib: Rib,
     listeners: Vec<Arc<TcpListener>>,
     accept_tasks: Vec<JoinHandle<()>>,
