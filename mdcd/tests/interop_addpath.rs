@@ -126,6 +126,21 @@ fn receiver(lab: &Lab) -> Result<Frr> {
     Frr::start_in(lab, "z", BgpConfig::new(65003, "192.0.2.104").neighbor(Neighbor::new(MDCD, 65000)))
 }
 
+/// The lab of `lab`, mdcd started with `z_options` on Z's peer, the
+/// `feeders` (in the order given) and Z, every session Established.
+fn start(short: &str, feeders: &[&str], z_options: &[&str]) -> Result<(Lab, Mdcd, Vec<Frr>, Frr)> {
+    let lab = lab(short, feeders)?;
+    let mut mdcd = mdcd(&lab, feeders, z_options)?;
+    mdcd.start()?;
+    let frrs = feeders.iter().map(|&f| feeder(&lab, f)).collect::<Result<Vec<_>>>()?;
+    let z = receiver(&lab)?;
+    for (f, n) in frrs.iter().zip(feeders).chain([(&z, &Z)]) {
+        f.wait_established(MDCD, T)?;
+        mdcd.wait_established(n, T)?;
+    }
+    Ok((lab, mdcd, frrs, z))
+}
+
 /// One path to P as FRR shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FrrPath {
@@ -268,16 +283,8 @@ fn frr_holds_every_path_with_add_path_send_all() -> Result<()> {
     if !require_interop(&["frr"]) {
         return Ok(());
     }
-    let lab = lab("apall", &[X, Y])?;
-    let mut mdcd = mdcd(&lab, &[X, Y], &[SEND_ALL])?;
-    mdcd.start()?;
-    let x = feeder(&lab, X)?;
-    let y = feeder(&lab, Y)?;
-    let z = receiver(&lab)?;
-    for (f, n) in [(&x, X), (&y, Y), (&z, Z)] {
-        f.wait_established(MDCD, T)?;
-        mdcd.wait_established(n, T)?;
-    }
+    let (_lab, mdcd, feeders, z) = start("apall", &[X, Y], &[SEND_ALL])?;
+    let (x, y) = (&feeders[0], &feeders[1]);
     check_negotiated_send_only(&z)?;
     // The feeders have no add-path option on mdcd: mdcd offers them no
     // ADD-PATH (FRR still offers to receive).
@@ -326,17 +333,8 @@ fn frr_holds_the_best_two_with_add_path_send_2() -> Result<()> {
     if !require_interop(&["frr"]) {
         return Ok(());
     }
-    let lab = lab("apbest", &[X, Y, W])?;
-    let mut mdcd = mdcd(&lab, &[X, Y, W], &["add-path-send = 2"])?;
-    mdcd.start()?;
-    let x = feeder(&lab, X)?;
-    let y = feeder(&lab, Y)?;
-    let w = feeder(&lab, W)?;
-    let z = receiver(&lab)?;
-    for (f, n) in [(&x, X), (&y, Y), (&w, W), (&z, Z)] {
-        f.wait_established(MDCD, T)?;
-        mdcd.wait_established(n, T)?;
-    }
+    let (_lab, mut mdcd, feeders, z) = start("apbest", &[X, Y, W], &["add-path-send = 2"])?;
+    let x = &feeders[0];
     check_negotiated_send_only(&z)?;
 
     // Three paths in mdcd; the best two (X's, Y's) on Z, not W's.
@@ -382,16 +380,7 @@ fn reload_from_add_path_send_all_to_plain_and_back() -> Result<()> {
     if !require_interop(&["frr"]) {
         return Ok(());
     }
-    let lab = lab("apreload", &[X, Y])?;
-    let mut mdcd = mdcd(&lab, &[X, Y], &[SEND_ALL])?;
-    mdcd.start()?;
-    let x = feeder(&lab, X)?;
-    let y = feeder(&lab, Y)?;
-    let z = receiver(&lab)?;
-    for (f, n) in [(&x, X), (&y, Y), (&z, Z)] {
-        f.wait_established(MDCD, T)?;
-        mdcd.wait_established(n, T)?;
-    }
+    let (_lab, mdcd, _feeders, z) = start("apreload", &[X, Y], &[SEND_ALL])?;
     wait_mdcd_paths(&mdcd, &[X, Y])?;
     wait_paths(&z, &mdcd, &[VIA_X, VIA_Y])?;
 

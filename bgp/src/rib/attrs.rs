@@ -393,14 +393,7 @@ impl Interner {
         if let Some(a) = self.set.find(attrs.hash, |a| **a == attrs) {
             return Arc::clone(a);
         }
-        if self.set.len() >= 2 * self.swept_at.max(1024) {
-            self.sweep();
-        }
-        let mut attrs = attrs;
-        attrs.shrink();
-        let a = Arc::new(attrs);
-        self.set.insert_unique(a.hash, Arc::clone(&a), |x| x.hash);
-        a
+        self.insert_new(Arc::new(attrs.shrunk()))
     }
 
     /// The shared copy of a set already in an `Arc` (built and shrunk by
@@ -409,6 +402,12 @@ impl Interner {
         if let Some(a) = self.set.find(attrs.hash, |a| **a == *attrs) {
             return Arc::clone(a);
         }
+        self.insert_new(attrs)
+    }
+
+    /// Add a set known not to be here (sweeping first once the set has
+    /// doubled since the last sweep).
+    fn insert_new(&mut self, attrs: Arc<Attrs>) -> Arc<Attrs> {
         if self.set.len() >= 2 * self.swept_at.max(1024) {
             self.sweep();
         }

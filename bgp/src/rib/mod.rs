@@ -664,6 +664,13 @@ struct Announced {
     interned: bool,
 }
 
+impl Announced {
+    /// `attrs` shrunk and shared, not prepared yet.
+    fn new(family: Family, attrs: Attrs, nlri: Vec<(Dest, u32)>) -> Announced {
+        Announced { family, attrs: Arc::new(attrs.shrunk()), nlri, as_loop: false, interned: false }
+    }
+}
+
 /// What [`Digest::prepare`] did: interned into `interner`, looked for
 /// `local_as` in the AS paths.
 #[derive(Debug, Clone)]
@@ -765,27 +772,14 @@ impl Digest {
         if !update.nlri.is_empty() {
             let shared = if reach.is_some() { list.clone() } else { std::mem::take(&mut list) };
             let nlri = update.nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
-            let attrs = Arc::new(Attrs::new(shared, classic_next_hop, 0).shrunk());
-            d.announced.push(Announced {
-                family: Family::IPV4_UNICAST,
-                attrs,
-                nlri,
-                as_loop: false,
-                interned: false,
-            });
+            let attrs = Attrs::new(shared, classic_next_hop, 0);
+            d.announced.push(Announced::new(Family::IPV4_UNICAST, attrs, nlri));
         }
         let Some(r) = reach else { return d };
         match r.nlri {
             MpNlri::Prefixes(nlri) => {
                 let nlri = nlri.iter().map(|n| (Dest::Prefix(n.prefix), n.path_id.unwrap_or(0))).collect();
-                let attrs = Arc::new(Attrs::new(list, Some(r.next_hop), 0).shrunk());
-                d.announced.push(Announced {
-                    family: r.family,
-                    attrs,
-                    nlri,
-                    as_loop: false,
-                    interned: false,
-                });
+                d.announced.push(Announced::new(r.family, Attrs::new(list, Some(r.next_hop), 0), nlri));
             }
             // Each NLRI of a codec family carries its own labels: one
             // attribute set per route.
@@ -793,15 +787,7 @@ impl Digest {
                 for n in nlri {
                     let Some(dest) = opaque_dest(ctx, r.family, &n.bytes) else { continue };
                     let attrs = Attrs::new(list.clone(), Some(r.next_hop.clone()), 0).with_nlri(n.bytes);
-                    let nlri = vec![(dest, n.path_id.unwrap_or(0))];
-                    let attrs = Arc::new(attrs.shrunk());
-                    d.announced.push(Announced {
-                        family: r.family,
-                        attrs,
-                        nlri,
-                        as_loop: false,
-                        interned: false,
-                    });
+                    d.announced.push(Announced::new(r.family, attrs, vec![(dest, n.path_id.unwrap_or(0))]));
                 }
             }
             MpNlri::Raw(_) => {}
