@@ -1,5 +1,357 @@
-//! Kernel FIB programming for mdc.
+//! Kernel FIB programming for mdc: the only crate that speaks netlink.
 //!
-//! This crate will own every netlink conversation (routes, VXLAN devices,
-//! bridge FDB, neighbours, addresses). It depends on neither BGP crate.
-//! It is an empty placeholder until the kernel issue lands.
+//! The API is typed and small: [`Route`]s in, per-route results out.
+//! Netlink types never appear in it.
+//!
+//! - [`Fib::apply`] sends many changes per system call and reports the
+//!   outcome of each one; one failure does not stop the others.
+//! - [`Fib::routes`] reads back the routes that carry our protocol number.
+//! - [`Fib::reconcile`] fixes only the difference between what is wanted
+//!   and what the kernel has: no flush and reinstall.
+//!
+//! ```no_run
+//! use mdc_fib::{Change, Fib, NextHop, Route, Target};
+//! let mut fib = Fib::open(mdc_fib::PROTOCOL)?;
+//! let route = Route {
+//!     dst: "198.51.100.0/24".parse()?,
+//!     table: 254,
+//!     metric: 20,
+//!     target: Target::Via(vec![NextHop::gateway("192.0.2.1".parse()?)]),
+//! };
+//! for outcome in fib.apply(&[Change::Replace(route)]) {
+//!     outcome?;
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod netlink;
+mod netns;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+pub use ipnetwork::IpNetwork;
+
+use netlink::Netlink;
+
+/// The route protocol number of mdc's routes (`proto mdc` once named in
+/// `/etc/iproute2/rt_protos.d`). Free in iproute2's and FRR's lists
+/// (FRR's daemons use 186-198, BIRD 12, keepalived 18, babel 42).
+pub const PROTOCOL: u8 = 210;
+
+/// The main routing table.
+pub const MAIN_TABLE: u32 = 254;
+
+/// A route as mdc wants it in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The destination; host bits must be zero.
+    pub dst: IpNetwork,
+    pub table: u32,
+    /// The route's metric (`ip route ... metric N`). IPv6 treats 0 as 1024.
+    pub metric: u32,
+    pub target: Target,
+}
+
+/// Where a route sends its packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Drop silently (aggregates).
+    Blackhole,
+    /// One next hop, or several for ECMP (equal cost multipath).
+    Via(Vec<NextHop>),
+}
+
+/// One next hop of a route.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NextHop {
+    /// The gateway; an IPv6 gateway for an IPv4 route is sent as RTA_VIA
+    /// (RFC 8950 peers).
+    pub gateway: Option<IpAddr>,
+    /// The outgoing interface.
+    pub ifindex: Option<u32>,
+    /// The gateway is reachable on `ifindex` even without a covering route.
+    pub onlink: bool,
+    /// The share of traffic in an ECMP set, 1 to 256.
+    pub weight: u16,
+}
+
+impl NextHop {
+    pub fn gateway(gateway: IpAddr) -> NextHop {
+        NextHop { gateway: Some(gateway), ifindex: None, onlink: false, weight: 1 }
+    }
+
+    pub fn device(ifindex: u32) -> NextHop {
+        NextHop { gateway: None, ifindex: Some(ifindex), onlink: false, weight: 1 }
+    }
+
+    pub fn on(mut self, ifindex: u32) -> NextHop {
+        self.ifindex = Some(ifindex);
+        self
+    }
+
+    pub fn onlink(mut self) -> NextHop {
+        self.onlink = true;
+        self
+    }
+}
+
+/// What identifies a route in a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RouteKey {
+    pub dst: IpNetwork,
+    pub table: u32,
+    pub metric: u32,
+}
+
+impl Route {
+    pub fn key(&self) -> RouteKey {
+        RouteKey { dst: self.dst, table: self.table, metric: self.metric }
+    }
+
+    /// The same route with its next hops in a canonical order: an ECMP
+    /// set is a set, and the kernel keeps the order it was given.
+    pub fn normalized(mut self) -> Route {
+        if let Target::Via(hops) = &mut self.target {
+            hops.sort();
+        }
+        self
+    }
+
+    /// The kernel's `installed` route is this one: same key and target,
+    /// where a next hop given without an interface matches the interface
+    /// the kernel resolved its gateway to. Both normalized.
+    pub fn matches_kernel(&self, installed: &Route) -> bool {
+        if self.key() != installed.key() {
+            return false;
+        }
+        match (&self.target, &installed.target) {
+            (Target::Blackhole, Target::Blackhole) => true,
+            (Target::Via(want), Target::Via(got)) => {
+                want.len() == got.len()
+                    && want.iter().zip(got).all(|(w, g)| {
+                        w.gateway == g.gateway
+                            && w.weight == g.weight
+                            && w.onlink == g.onlink
+                            && (w.ifindex.is_none() || w.ifindex == g.ifindex)
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    fn check(&self) -> Result<(), FibError> {
+        let invalid = |why: &'static str| Err(FibError::Invalid { route: self.dst.to_string(), why });
+        if self.dst.network() != self.dst.ip() {
+            return invalid("host bits set in the destination");
+        }
+        if let Target::Via(hops) = &self.target {
+            if hops.is_empty() {
+                return invalid("no next hop");
+            }
+            for h in hops {
+                if h.gateway.is_none() && h.ifindex.is_none() {
+                    return invalid("a next hop needs a gateway or an interface");
+                }
+                if !(1..=256).contains(&h.weight) {
+                    return invalid("next-hop weight must be 1 to 256");
+                }
+                if h.onlink && h.ifindex.is_none() {
+                    return invalid("an onlink next hop needs an interface");
+                }
+                if matches!(h.gateway, Some(IpAddr::V4(_))) && self.dst.is_ipv6() {
+                    return invalid("an IPv6 route cannot have an IPv4 gateway");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} table {} metric {}", self.dst, self.table, self.metric)?;
+        match &self.target {
+            Target::Blackhole => write!(f, " blackhole"),
+            Target::Via(hops) => hops.iter().try_for_each(|h| {
+                if let Some(g) = h.gateway {
+                    write!(f, " via {g}")?;
+                }
+                if let Some(i) = h.ifindex {
+                    write!(f, " dev #{i}")?;
+                }
+                if h.onlink {
+                    write!(f, " onlink")?;
+                }
+                if hops.len() > 1 {
+                    write!(f, " weight {}", h.weight)?;
+                }
+                Ok(())
+            }),
+        }
+    }
+}
+
+/// One change for [`Fib::apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Install the route, or replace the one with the same key in place
+    /// (no delete/add gap).
+    Replace(Route),
+    /// Remove the route; a route that is not there is not an error.
+    Delete(RouteKey),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FibError {
+    #[error("netlink socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the kernel refused {what}: {message}")]
+    Kernel { what: String, errno: i32, message: String },
+    #[error("invalid route {route}: {why}")]
+    Invalid { route: String, why: &'static str },
+    #[error("netlink: {0}")]
+    Protocol(String),
+}
+
+/// What [`Fib::reconcile`] found and did.
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    /// Wanted and already right.
+    pub kept: usize,
+    /// Missing or different, installed.
+    pub installed: usize,
+    /// Ours in the kernel but no longer wanted, removed.
+    pub removed: usize,
+    /// Changes the kernel refused, with the route's key.
+    pub failed: Vec<(RouteKey, FibError)>,
+}
+
+/// A netlink connection to one network namespace's kernel tables.
+pub struct Fib {
+    nl: Netlink,
+    protocol: u8,
+}
+
+impl Fib {
+    /// Connect in the current network namespace; routes are installed
+    /// and recognised by `protocol`.
+    pub fn open(protocol: u8) -> Result<Fib, FibError> {
+        Ok(Fib { nl: Netlink::open()?, protocol })
+    }
+
+    /// Connect in the named network namespace (`ip netns add NAME`).
+    pub fn open_in_netns(name: &str, protocol: u8) -> Result<Fib, FibError> {
+        let nl = netns::run_in(name, Netlink::open)??;
+        Ok(Fib { nl, protocol })
+    }
+
+    pub fn protocol(&self) -> u8 {
+        self.protocol
+    }
+
+    /// Send every change; the result of each, in order. Many changes go
+    /// in one system call; a refused one does not stop the others.
+    pub fn apply(&mut self, changes: &[Change]) -> Vec<Result<(), FibError>> {
+        let mut out: Vec<Result<(), FibError>> = Vec::with_capacity(changes.len());
+        let mut requests = Vec::with_capacity(changes.len());
+        let mut at = Vec::with_capacity(changes.len());
+        for (i, c) in changes.iter().enumerate() {
+            let checked = match c {
+                Change::Replace(r) => r.check().map(|()| netlink::route_request(r, self.protocol, false)),
+                Change::Delete(k) => Ok(netlink::delete_request(k, self.protocol)),
+            };
+            match checked {
+                Ok(req) => {
+                    requests.push(req);
+                    at.push(i);
+                    out.push(Ok(()));
+                }
+                Err(e) => out.push(Err(e)),
+            }
+        }
+        for (j, result) in self.nl.transact(&requests).into_iter().enumerate() {
+            let (Some(&i), Err(e)) = (at.get(j), result) else { continue };
+            let e = match (changes.get(i), e) {
+                // Deleting what is not there: already done.
+                (Some(Change::Delete(_)), netlink::Refused { errno: libc::ESRCH, .. }) => continue,
+                (Some(c), r) => r.into_error(describe(c)),
+                (None, r) => r.into_error(String::new()),
+            };
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Err(e);
+            }
+        }
+        out
+    }
+
+    /// The routes carrying our protocol number, in `table` or in all
+    /// tables, next hops normalized.
+    pub fn routes(&mut self, table: Option<u32>) -> Result<Vec<Route>, FibError> {
+        let all = self.nl.dump_routes()?;
+        Ok(all
+            .into_iter()
+            .filter(|r| r.protocol == self.protocol && table.is_none_or(|t| r.route.table == t))
+            .map(|r| r.route.normalized())
+            .collect())
+    }
+
+    /// Make the routes of ours in `table` exactly `desired`, changing only
+    /// what differs.
+    pub fn reconcile(&mut self, table: u32, desired: &[Route]) -> Result<Reconciled, FibError> {
+        let mut have: HashMap<RouteKey, Route> =
+            self.routes(Some(table))?.into_iter().map(|r| (r.key(), r)).collect();
+        let mut report = Reconciled::default();
+        let mut changes = Vec::new();
+        for want in desired.iter().filter(|r| r.table == table) {
+            let want = want.clone().normalized();
+            match have.remove(&want.key()) {
+                Some(got) if want.matches_kernel(&got) => report.kept += 1,
+                _ => changes.push(Change::Replace(want)),
+            }
+        }
+        changes.extend(have.into_keys().map(Change::Delete));
+        for (c, r) in changes.iter().zip(self.apply(&changes)) {
+            let key = match c {
+                Change::Replace(r) => r.key(),
+                Change::Delete(k) => *k,
+            };
+            match r {
+                Err(e) => report.failed.push((key, e)),
+                Ok(()) if matches!(c, Change::Replace(_)) => report.installed += 1,
+                Ok(()) => report.removed += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// The index of the interface called `name`, if there is one.
+    pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, FibError> {
+        self.nl.link_index(name)
+    }
+
+    /// Add `addr` to interface `ifindex`; already there is not an error.
+    pub fn add_address(&mut self, ifindex: u32, addr: IpNetwork) -> Result<(), FibError> {
+        let req = netlink::address_request(ifindex, addr, true);
+        let what = format!("adding address {addr}");
+        self.nl.transact(&[req]).into_iter().try_for_each(|r| r.map_err(|e| e.into_error(what.clone())))
+    }
+
+    /// Remove `addr` from interface `ifindex`; not there is not an error.
+    pub fn remove_address(&mut self, ifindex: u32, addr: IpNetwork) -> Result<(), FibError> {
+        let req = netlink::address_request(ifindex, addr, false);
+        let what = format!("removing address {addr}");
+        self.nl.transact(&[req]).into_iter().try_for_each(|r| match r {
+            Err(netlink::Refused { errno: libc::EADDRNOTAVAIL, .. }) => Ok(()),
+            r => r.map_err(|e| e.into_error(what.clone())),
+        })
+    }
+}
+
+fn describe(c: &Change) -> String {
+    match c {
+        Change::Replace(r) => format!("route {r}"),
+        Change::Delete(k) => format!("removing route {} table {} metric {}", k.dst, k.table, k.metric),
+    }
+}

@@ -1,0 +1,332 @@
+//! `mdc_fib` against the kernel, in network namespaces the tests create.
+//!
+//! Needs root: outside CI these tests print `skipped: ...`; under
+//! `CI=true` they fail instead.
+//!
+//! Topology: node `r` (where the FIB is programmed) and two neighbours:
+//! `n` on 192.0.2.0/26 and 2001:db8::/64, `m` on 192.0.2.64/26 and
+//! 2001:db8:1::/64. Routes go to table 100.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
+use std::process::Stdio;
+
+use mdc_fib::{Change, Fib, FibError, IpNetwork, NextHop, Route, RouteKey, Target};
+use mdc_tests::{Lab, require_interop};
+use serde_json::Value;
+
+const TABLE: u32 = 100;
+
+fn net(s: &str) -> IpNetwork {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+struct Setup {
+    lab: Lab,
+    fib: Fib,
+    /// Interface index of `r`'s link to `n`, and to `m`.
+    to_n: u32,
+    to_m: u32,
+}
+
+fn setup(name: &str) -> Option<Setup> {
+    if !require_interop(&["lab"]) {
+        return None;
+    }
+    let lab = Lab::new(name)
+        .and_then(|l| l.node("r"))
+        .and_then(|l| l.node("n"))
+        .and_then(|l| l.node("m"))
+        .and_then(|l| l.link("r", "192.0.2.1/26 2001:db8::1/64", "n", "192.0.2.2/26 2001:db8::2/64"))
+        .and_then(|l| l.link("r", "192.0.2.65/26 2001:db8:1::1/64", "m", "192.0.2.66/26 2001:db8:1::2/64"))
+        .unwrap_or_else(|e| panic!("lab: {e}"));
+    let mut fib = Fib::open_in_netns(&lab.ns("r"), mdc_fib::PROTOCOL).unwrap_or_else(|e| panic!("open: {e}"));
+    let index = |fib: &mut Fib, name: &str| {
+        fib.link_index(name).unwrap_or_else(|e| panic!("{name}: {e}")).unwrap_or_else(|| panic!("no {name}"))
+    };
+    let to_n = index(&mut fib, "to-n");
+    let to_m = index(&mut fib, "to-m");
+    Some(Setup { lab, fib, to_n, to_m })
+}
+
+/// `ip -j route show table 100` (IPv4 or IPv6) in `r`.
+fn kernel_routes(lab: &Lab, v6: bool) -> Vec<Value> {
+    let family = if v6 { "-6" } else { "-4" };
+    let table = TABLE.to_string();
+    let out = lab
+        .exec("r", &["ip", "-j", family, "route", "show", "table", &table])
+        .unwrap_or_else(|e| panic!("ip route: {e}"));
+    match serde_json::from_str(&out) {
+        Ok(Value::Array(v)) => v,
+        other => panic!("ip -j route: {other:?} from {out}"),
+    }
+}
+
+fn kernel_route(lab: &Lab, dst: &str) -> Option<Value> {
+    kernel_routes(lab, dst.contains(':')).into_iter().find(|r| r["dst"] == dst)
+}
+
+fn apply_all(fib: &mut Fib, changes: &[Change]) {
+    for (c, r) in changes.iter().zip(fib.apply(changes)) {
+        if let Err(e) = r {
+            panic!("{c:?}: {e}");
+        }
+    }
+}
+
+fn single(dst: &str, hop: NextHop) -> Route {
+    Route { dst: net(dst), table: TABLE, metric: 20, target: Target::Via(vec![hop]) }
+}
+
+#[test]
+fn single_ecmp_blackhole_and_v4_via_v6_routes_appear_and_go() {
+    let Some(Setup { lab, mut fib, to_n, to_m }) = setup("fibroutes") else { return };
+    let routes = [
+        single("198.51.100.0/24", NextHop::gateway(ip("192.0.2.2"))),
+        Route {
+            dst: net("203.0.113.0/25"),
+            table: TABLE,
+            metric: 20,
+            target: Target::Via(vec![
+                NextHop::gateway(ip("192.0.2.2")).on(to_n),
+                NextHop { weight: 3, ..NextHop::gateway(ip("192.0.2.66")).on(to_m) },
+            ]),
+        },
+        Route { dst: net("203.0.113.128/25"), table: TABLE, metric: 20, target: Target::Blackhole },
+        single("198.51.100.64/26", NextHop::gateway(ip("2001:db8::2")).on(to_n)),
+        single("2001:db8:100::/48", NextHop::gateway(ip("2001:db8::2")).on(to_n)),
+        Route {
+            dst: net("2001:db8:200::/48"),
+            table: TABLE,
+            metric: 20,
+            target: Target::Via(vec![
+                NextHop::gateway(ip("2001:db8::2")).on(to_n),
+                NextHop::gateway(ip("2001:db8:1::2")).on(to_m),
+            ]),
+        },
+    ];
+    apply_all(&mut fib, &routes.iter().cloned().map(Change::Replace).collect::<Vec<_>>());
+
+    let r =
+        kernel_route(&lab, "198.51.100.0/24").unwrap_or_else(|| panic!("{:?}", kernel_routes(&lab, false)));
+    assert_eq!(r["gateway"], "192.0.2.2");
+    assert_eq!(r["dev"], "to-n");
+    assert_eq!(r["metric"], 20);
+    // Named once /etc/iproute2/rt_protos.d has it, the number before.
+    assert!(["210", "mdc"].contains(&r["protocol"].as_str().unwrap_or("")), "{r}");
+    let ecmp = kernel_route(&lab, "203.0.113.0/25").unwrap_or_else(|| panic!("no ECMP route"));
+    let hops = ecmp["nexthops"].as_array().cloned().unwrap_or_default();
+    let gws: Vec<&str> = hops.iter().filter_map(|h| h["gateway"].as_str()).collect();
+    assert_eq!(gws, ["192.0.2.2", "192.0.2.66"], "{ecmp}");
+    let weights: Vec<u64> = hops.iter().filter_map(|h| h["weight"].as_u64()).collect();
+    assert_eq!(weights, [1, 3], "{ecmp}");
+    let bh = kernel_route(&lab, "203.0.113.128/25").unwrap_or_else(|| panic!("no blackhole"));
+    assert_eq!(bh["type"], "blackhole");
+    let via6 = kernel_route(&lab, "198.51.100.64/26").unwrap_or_else(|| panic!("no v4-via-v6 route"));
+    assert_eq!(via6["via"]["family"], "inet6", "{via6}");
+    assert_eq!(via6["via"]["host"], "2001:db8::2", "{via6}");
+    let v6 = kernel_route(&lab, "2001:db8:100::/48").unwrap_or_else(|| panic!("no IPv6 route"));
+    assert_eq!(v6["gateway"], "2001:db8::2");
+    let v6e = kernel_route(&lab, "2001:db8:200::/48").unwrap_or_else(|| panic!("no IPv6 ECMP"));
+    assert_eq!(v6e["nexthops"].as_array().map(Vec::len), Some(2), "{v6e}");
+
+    // Read back: exactly what was installed.
+    let mut want: Vec<Route> = routes.iter().cloned().map(Route::normalized).collect();
+    let mut got = fib.routes(Some(TABLE)).unwrap_or_else(|e| panic!("{e}"));
+    let by_dst = |r: &Route| r.dst.to_string();
+    want.sort_by_key(by_dst);
+    got.sort_by_key(by_dst);
+    // The kernel names the device of each gateway: compare what was asked.
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!((w.dst, w.metric, w.table), (g.dst, g.metric, g.table));
+        match (&w.target, &g.target) {
+            (Target::Blackhole, Target::Blackhole) => {}
+            (Target::Via(a), Target::Via(b)) => {
+                let gw = |h: &[NextHop]| h.iter().map(|x| (x.gateway, x.weight)).collect::<Vec<_>>();
+                assert_eq!(gw(a), gw(b), "{w}");
+            }
+            _ => panic!("{w} read back as {g}"),
+        }
+    }
+    assert_eq!(want.len(), got.len(), "{got:?}");
+
+    // Withdraw all; a second delete of the same is not an error.
+    let deletes: Vec<Change> = routes.iter().map(|r| Change::Delete(r.key())).collect();
+    apply_all(&mut fib, &deletes);
+    assert!(kernel_routes(&lab, false).is_empty(), "{:?}", kernel_routes(&lab, false));
+    assert!(kernel_routes(&lab, true).is_empty(), "{:?}", kernel_routes(&lab, true));
+    apply_all(&mut fib, &deletes);
+}
+
+#[test]
+fn a_next_hop_change_replaces_the_route_in_place() {
+    let Some(Setup { lab, mut fib, .. }) = setup("fibreplace") else { return };
+    apply_all(&mut fib, &[Change::Replace(single("198.51.100.0/24", NextHop::gateway(ip("192.0.2.2"))))]);
+    let mut monitor = lab
+        .command("r", "ip")
+        .map(|mut c| {
+            c.args(["monitor", "route"]).stdout(Stdio::piped());
+            c
+        })
+        .and_then(|mut c| c.spawn().map_err(Into::into))
+        .unwrap_or_else(|e| panic!("ip monitor: {e}"));
+    // ip monitor subscribes before it prints anything; give it a moment.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    apply_all(&mut fib, &[Change::Replace(single("198.51.100.0/24", NextHop::gateway(ip("192.0.2.66"))))]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = monitor.kill();
+    let lines: Vec<String> = monitor
+        .stdout
+        .take()
+        .map(|o| BufReader::new(o).lines().map_while(Result::ok).collect())
+        .unwrap_or_default();
+    let _ = monitor.wait();
+    assert!(lines.iter().any(|l| l.contains("198.51.100.0/24 via 192.0.2.66")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("Deleted")), "a delete/add gap: {lines:?}");
+    let r = kernel_route(&lab, "198.51.100.0/24").unwrap_or_else(|| panic!("route gone"));
+    assert_eq!(r["gateway"], "192.0.2.66");
+    assert_eq!(kernel_routes(&lab, false).len(), 1, "one route, not two");
+}
+
+#[test]
+fn a_refused_route_is_reported_and_does_not_block_the_others() {
+    let Some(Setup { lab, mut fib, .. }) = setup("fiberrors") else { return };
+    let changes = vec![
+        Change::Replace(single("198.51.100.0/26", NextHop::gateway(ip("192.0.2.2")))),
+        // No such interface.
+        Change::Replace(single("198.51.100.64/26", NextHop::device(9999))),
+        // No route to the gateway.
+        Change::Replace(single("198.51.100.128/26", NextHop::gateway(ip("203.0.113.9")))),
+        // Host bits set: refused before the kernel sees it.
+        Change::Replace(single("198.51.100.193/26", NextHop::gateway(ip("192.0.2.2")))),
+        Change::Replace(single("198.51.100.192/26", NextHop::gateway(ip("192.0.2.66")))),
+    ];
+    let results = fib.apply(&changes);
+    assert_eq!(results.len(), changes.len());
+    let describe: Vec<String> =
+        results.iter().map(|r| r.as_ref().map_or_else(ToString::to_string, |()| "ok".into())).collect();
+    assert!(results.first().is_some_and(Result::is_ok), "{describe:?}");
+    match results.get(1) {
+        Some(Err(FibError::Kernel { errno, what, message })) => {
+            assert_eq!(*errno, libc::ENODEV, "{message}");
+            assert!(what.contains("198.51.100.64/26"), "{what}");
+        }
+        other => panic!("no such interface: {other:?}"),
+    }
+    match results.get(2) {
+        Some(Err(FibError::Kernel { what, message, .. })) => {
+            assert!(what.contains("198.51.100.128/26"), "{what}");
+            assert!(!message.is_empty());
+        }
+        other => panic!("unreachable gateway: {other:?}"),
+    }
+    assert!(matches!(results.get(3), Some(Err(FibError::Invalid { .. }))), "{describe:?}");
+    assert!(results.get(4).is_some_and(Result::is_ok), "{describe:?}");
+    let dsts: Vec<String> =
+        kernel_routes(&lab, false).iter().filter_map(|r| r["dst"].as_str().map(String::from)).collect();
+    assert_eq!(dsts, ["198.51.100.0/26", "198.51.100.192/26"]);
+}
+
+#[test]
+fn reconcile_fixes_only_the_difference() {
+    let Some(Setup { lab, mut fib, .. }) = setup("fibreconcile") else { return };
+    let table = TABLE.to_string();
+    let proto = mdc_fib::PROTOCOL.to_string();
+    // From an "earlier run": one stale route of ours, one we still want
+    // (right), one we still want (wrong next hop); and a route of another
+    // protocol that must be left alone.
+    for args in [
+        vec!["198.51.100.0/26", "via", "192.0.2.2", "proto", &proto, "metric", "20"],
+        vec!["198.51.100.64/26", "via", "192.0.2.2", "proto", &proto, "metric", "20"],
+        vec!["198.51.100.128/26", "via", "192.0.2.2", "proto", &proto, "metric", "20"],
+        vec!["203.0.113.0/24", "via", "192.0.2.2", "proto", "static"],
+    ] {
+        let mut argv = vec!["ip", "route", "add"];
+        argv.extend(args);
+        argv.extend(["table", &table]);
+        lab.exec("r", &argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    }
+    let desired = vec![
+        single("198.51.100.64/26", NextHop::gateway(ip("192.0.2.2"))),
+        single("198.51.100.128/26", NextHop::gateway(ip("192.0.2.66"))),
+        single("198.51.100.192/26", NextHop::gateway(ip("192.0.2.66"))),
+    ];
+    let report = fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!((report.kept, report.installed, report.removed), (1, 2, 1), "{report:?}");
+    let show = |lab: &Lab| {
+        kernel_routes(lab, false)
+            .iter()
+            .map(|r| format!("{} {}", r["dst"].as_str().unwrap_or("?"), r["gateway"].as_str().unwrap_or("?")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        show(&lab),
+        [
+            "198.51.100.64/26 192.0.2.2",
+            "198.51.100.128/26 192.0.2.66",
+            "198.51.100.192/26 192.0.2.66",
+            "203.0.113.0/24 192.0.2.2"
+        ]
+    );
+
+    // Deleted by hand: the next reconcile brings it back, touching nothing else.
+    lab.exec("r", &["ip", "route", "del", "198.51.100.128/26", "table", &table])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.kept, report.installed, report.removed), (2, 1, 0), "{report:?}");
+    assert_eq!(show(&lab).len(), 4);
+    let again = fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((again.kept, again.installed, again.removed), (3, 0, 0), "{again:?}");
+}
+
+#[test]
+fn host_addresses_on_lo_are_added_and_removed_idempotently() {
+    let Some(Setup { lab, mut fib, .. }) = setup("fibaddr") else { return };
+    let lo = fib.link_index("lo").ok().flatten().unwrap_or_else(|| panic!("no lo"));
+    assert_eq!(fib.link_index("no-such-link").ok(), Some(None));
+    let addrs = [net("203.0.113.7/32"), net("2001:db8:ffff::7/128")];
+    for a in addrs {
+        fib.add_address(lo, a).unwrap_or_else(|e| panic!("{a}: {e}"));
+        fib.add_address(lo, a).unwrap_or_else(|e| panic!("{a} again: {e}"));
+    }
+    let shown = |lab: &Lab| lab.exec("r", &["ip", "-j", "addr", "show", "dev", "lo"]).unwrap_or_default();
+    let now = shown(&lab);
+    assert!(now.contains("203.0.113.7") && now.contains("2001:db8:ffff::7"), "{now}");
+    for a in addrs {
+        fib.remove_address(lo, a).unwrap_or_else(|e| panic!("{a}: {e}"));
+        fib.remove_address(lo, a).unwrap_or_else(|e| panic!("{a} again: {e}"));
+    }
+    let now = shown(&lab);
+    assert!(!now.contains("203.0.113.7") && !now.contains("2001:db8:ffff::7"), "{now}");
+}
+
+#[test]
+fn a_missing_namespace_is_a_clear_error() {
+    match Fib::open_in_netns("mdc-no-such-namespace", mdc_fib::PROTOCOL) {
+        Err(e) => assert!(e.to_string().contains("/run/netns/mdc-no-such-namespace"), "{e}"),
+        Ok(_) => panic!("opened a namespace that does not exist"),
+    }
+    assert!(Fib::open_in_netns("../etc", mdc_fib::PROTOCOL).is_err());
+}
+
+#[test]
+fn deleting_a_route_of_another_protocol_is_refused() {
+    let Some(Setup { lab, mut fib, .. }) = setup("fibproto") else { return };
+    let table = TABLE.to_string();
+    lab.exec(
+        "r",
+        &["ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.2", "table", &table, "metric", "20"],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let key = RouteKey { dst: net("198.51.100.0/24"), table: TABLE, metric: 20 };
+    // Not ours: the delete matches nothing (and is no error), the route stays.
+    apply_all(&mut fib, &[Change::Delete(key)]);
+    assert!(kernel_route(&lab, "198.51.100.0/24").is_some(), "someone else's route was deleted");
+}
