@@ -101,7 +101,7 @@ async fn wait_routes(
     }
 }
 
-fn attr(r: &mdc_bgp::speaker::ReceivedRoute, code: u8) -> Option<&AttrValue> {
+fn attr(r: &mdc_bgp::speaker::ReceivedRoute, code: u8) -> Option<AttrValue> {
     r.attributes.get(code)
 }
 
@@ -161,7 +161,7 @@ async fn two_speakers_exchange_routes_withdrawals_end_of_rib_and_shutdown_messag
         Some(AttrValue::AsPath(p)) => assert_eq!(p.to_string(), "65001"),
         other => panic!("AS_PATH {other:?}"),
     }
-    assert_eq!(attr(r, 4), Some(&AttrValue::MultiExitDisc(10)));
+    assert_eq!(attr(r, 4), Some(AttrValue::MultiExitDisc(10)));
     assert!(attr(r, 5).is_none(), "LOCAL_PREF sent on eBGP");
     match attr(r, 8) {
         Some(AttrValue::Communities(c)) => assert_eq!(c.0, vec![Community::new(65001, 7)]),

@@ -39,11 +39,12 @@ impl RoutePolicy for RibPolicy {
 
     fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict {
         let attrs = route.attrs;
+        let list = attrs.list();
         let r = Route {
             family: route.family,
             prefix: route.prefix.copied(),
             peer: route.from,
-            attributes: attrs.list(),
+            attributes: &list,
             next_hop: attrs.next_hop(),
             weight: attrs.weight(),
         };
@@ -64,7 +65,7 @@ impl RoutePolicy for RibPolicy {
             return PolicyVerdict::Accept { changed: None, next_hop_self };
         }
         let changed = AttrsBuilder {
-            list: attributes.unwrap_or_else(|| attrs.list().to_vec()),
+            list: attributes.unwrap_or(list),
             next_hop: new_next_hop.or_else(|| attrs.next_hop().cloned()),
             weight,
             nlri: attrs.nlri().cloned(),

@@ -9,26 +9,30 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
 use crate::aspath::AsPath;
-use crate::attr::{AttrValue, NextHop, Origin, PathAttribute, code};
+use crate::attr::{AttrValue, NextHop, Origin, PathAttribute, code, decode_value, flag};
 use crate::community::Community;
+use crate::context::SessionContext;
 
 /// One path's attributes: everything but the NLRI.
 ///
-/// `list` holds the path attributes sorted by type code, without
-/// MP_REACH_NLRI, MP_UNREACH_NLRI, NEXT_HOP, AS4_PATH and AS4_AGGREGATOR
-/// (the next hop is `next_hop`; 4-octet AS numbers are merged into AS_PATH
-/// and AGGREGATOR on receipt and split again for 2-octet peers on export).
+/// The attributes are kept sorted by type code, without MP_REACH_NLRI,
+/// MP_UNREACH_NLRI, NEXT_HOP, AS4_PATH and AS4_AGGREGATOR (the next hop
+/// is `next_hop`; 4-octet AS numbers are merged into AS_PATH and
+/// AGGREGATOR on receipt and split again for 2-octet peers on export).
+/// They are stored encoded, as on a 4-octet-AS session: one allocation
+/// and about a third of the memory of the typed list, which [`Attrs::list`]
+/// decodes on demand. What the decision process reads is summarized apart.
 /// `weight` is local to this router (never sent). `nlri` is the NLRI as
 /// received for families the RIB keys by a codec's route key (EVPN): the
 /// labels and ESI it carries belong to the path, not to the destination.
 #[derive(Debug, Clone)]
 pub struct Attrs {
-    list: Vec<PathAttribute>,
+    stored: Stored,
     next_hop: Option<NextHop>,
     weight: u32,
     /// Boxed: only codec families (EVPN) have it.
@@ -36,28 +40,41 @@ pub struct Attrs {
     /// FxHash of the fields above, computed once: interning hashes a set
     /// once, not at every lookup.
     hash: u64,
-    /// Worked out from `list` once; fits in the padding of the struct.
+    /// Worked out from the attributes once.
     rank: Rank,
 }
 
+/// How a set keeps its attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Stored {
+    /// Encoded (flags, type, length, value), sorted by type code.
+    Wire(Box<[u8]>),
+    /// The typed list, for the rare set with an attribute that does not
+    /// encode (longer than BGP's 16-bit attribute length allows).
+    Typed(Box<[PathAttribute]>),
+}
+
 /// What the decision process reads first, worked out once per set: a
-/// full table compares sets millions of times, and reading them from
-/// `list` costs a binary search and three dependent cache misses (the
-/// list, the AS path's segments, their ASNs).
+/// full table compares sets millions of times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Rank {
     local_pref: Option<u32>,
     path_len: u16,
     origin: Origin,
+    /// The first AS of the AS path (the neighbouring AS for MED).
+    first_as: Option<u32>,
 }
 
 impl Rank {
     fn of(list: &[PathAttribute]) -> Rank {
-        let mut r = Rank { local_pref: None, path_len: 0, origin: Origin::Incomplete };
+        let mut r = Rank { local_pref: None, path_len: 0, origin: Origin::Incomplete, first_as: None };
         for a in list {
             match &a.value {
                 AttrValue::Origin(o) => r.origin = *o,
-                AttrValue::AsPath(p) => r.path_len = u16::try_from(p.path_len()).unwrap_or(u16::MAX),
+                AttrValue::AsPath(p) => {
+                    r.path_len = u16::try_from(p.path_len()).unwrap_or(u16::MAX);
+                    r.first_as = p.first_as();
+                }
                 AttrValue::LocalPref(v) => r.local_pref = Some(*v),
                 _ => {}
             }
@@ -71,7 +88,7 @@ impl PartialEq for Attrs {
         self.hash == other.hash
             && self.weight == other.weight
             && self.next_hop == other.next_hop
-            && self.list == other.list
+            && self.stored == other.stored
             && self.nlri == other.nlri
     }
 }
@@ -84,7 +101,45 @@ impl Hash for Attrs {
     }
 }
 
-static EMPTY_PATH: LazyLock<AsPath> = LazyLock::new(AsPath::default);
+/// The encoded attributes of a set: (flags, type code, value).
+struct WireAttrs<'a>(&'a [u8]);
+
+impl<'a> Iterator for WireAttrs<'a> {
+    type Item = (u8, u8, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u8, u8, &'a [u8])> {
+        let (&flags, rest) = self.0.split_first()?;
+        let (&code, rest) = rest.split_first()?;
+        let (len, rest) = if flags & flag::EXTENDED_LENGTH != 0 {
+            let l = rest.get(..2)?;
+            (usize::from(u16::from_be_bytes([*l.first()?, *l.get(1)?])), rest.get(2..)?)
+        } else {
+            let (&l, rest) = rest.split_first()?;
+            (usize::from(l), rest)
+        };
+        let value = rest.get(..len)?;
+        self.0 = rest.get(len..)?;
+        Some((flags, code, value))
+    }
+}
+
+/// How sets are encoded and decoded: a 4-octet-AS session.
+fn canonical() -> SessionContext {
+    SessionContext::modern()
+}
+
+fn decode(flags: u8, code: u8, value: &[u8]) -> Option<PathAttribute> {
+    decode_value(flags, code, value, 0, &canonical()).ok().map(|value| PathAttribute { flags, value })
+}
+
+fn encode(list: &[PathAttribute]) -> Option<Box<[u8]>> {
+    let ctx = canonical();
+    let mut out = Vec::with_capacity(list.len() * 8);
+    for a in list {
+        a.encode(&mut out, &ctx).ok()?;
+    }
+    Some(out.into_boxed_slice())
+}
 
 impl Attrs {
     /// A set from attributes in any order. MP_REACH/MP_UNREACH, NEXT_HOP
@@ -105,43 +160,32 @@ impl Attrs {
         list.sort_by_key(PathAttribute::code);
         list.dedup_by_key(|a| a.code());
         let rank = Rank::of(&list);
-        Attrs { list, next_hop, weight, nlri: None, hash: 0, rank }.hashed()
+        let stored = match encode(&list) {
+            Some(wire) => {
+                // The encoder sets Extended Length where a value needs it.
+                let plain = |a: &PathAttribute| (a.flags & !flag::EXTENDED_LENGTH, a.value.clone());
+                debug_assert_eq!(
+                    WireAttrs(&wire)
+                        .filter_map(|(f, c, v)| decode(f, c, v))
+                        .map(|a| plain(&a))
+                        .collect::<Vec<_>>(),
+                    list.iter().map(plain).collect::<Vec<_>>(),
+                    "attributes that do not survive encoding"
+                );
+                Stored::Wire(wire)
+            }
+            None => Stored::Typed(list.into_boxed_slice()),
+        };
+        Attrs { stored, next_hop, weight, nlri: None, hash: 0, rank }.hashed()
     }
 
     fn hashed(mut self) -> Attrs {
         let mut h = FxHasher::default();
-        self.list.hash(&mut h);
+        self.stored.hash(&mut h);
         self.next_hop.hash(&mut h);
         self.weight.hash(&mut h);
         self.nlri.hash(&mut h);
         self.hash = h.finish();
-        self
-    }
-
-    /// Give back the spare capacity of every vector in the set (decoders
-    /// grow vectors by doubling): the set is about to live long.
-    fn shrink(&mut self) {
-        self.list.shrink_to_fit();
-        for a in &mut self.list {
-            match &mut a.value {
-                AttrValue::AsPath(p) | AttrValue::As4Path(p) => {
-                    p.segments.shrink_to_fit();
-                    p.segments.iter_mut().for_each(|s| s.asns.shrink_to_fit());
-                }
-                AttrValue::Communities(c) => c.0.shrink_to_fit(),
-                AttrValue::LargeCommunities(c) => c.0.shrink_to_fit(),
-                AttrValue::ExtendedCommunities(c) => c.0.shrink_to_fit(),
-                AttrValue::Ipv6ExtendedCommunities(c) => c.0.shrink_to_fit(),
-                AttrValue::ClusterList(c) => c.shrink_to_fit(),
-                AttrValue::Unknown { value, .. } => value.shrink_to_fit(),
-                _ => {}
-            }
-        }
-    }
-
-    /// The set with every vector shrunk to fit (see [`Interner::intern_shared`]).
-    pub fn shrunk(mut self) -> Attrs {
-        self.shrink();
         self
     }
 
@@ -156,17 +200,37 @@ impl Attrs {
         self.nlri.as_deref()
     }
 
-    /// The attributes, sorted by type code.
-    pub fn list(&self) -> &[PathAttribute] {
-        &self.list
+    /// The attributes, sorted by type code (decoded: a copy).
+    pub fn list(&self) -> Vec<PathAttribute> {
+        match &self.stored {
+            Stored::Wire(w) => WireAttrs(w).filter_map(|(f, c, v)| decode(f, c, v)).collect(),
+            Stored::Typed(l) => l.to_vec(),
+        }
     }
 
-    pub fn get(&self, type_code: u8) -> Option<&AttrValue> {
-        self.list
-            .binary_search_by_key(&type_code, PathAttribute::code)
-            .ok()
-            .and_then(|i| self.list.get(i))
-            .map(|a| &a.value)
+    /// The attribute of this type (decoded: a copy).
+    pub fn get(&self, type_code: u8) -> Option<AttrValue> {
+        match &self.stored {
+            Stored::Wire(w) => WireAttrs(w)
+                .find(|&(_, c, _)| c == type_code)
+                .and_then(|(f, c, v)| decode(f, c, v))
+                .map(|a| a.value),
+            Stored::Typed(l) => l.iter().find(|a| a.code() == type_code).map(|a| a.value.clone()),
+        }
+    }
+
+    /// The encoded value of an attribute, without decoding it.
+    fn raw(&self, type_code: u8) -> Option<&[u8]> {
+        match &self.stored {
+            Stored::Wire(w) => WireAttrs(w).find(|&(_, c, _)| c == type_code).map(|(_, _, v)| v),
+            Stored::Typed(_) => None,
+        }
+    }
+
+    /// A 4-byte attribute value (MED, ORIGINATOR_ID) without decoding.
+    fn raw_u32(&self, type_code: u8) -> Option<Option<u32>> {
+        let v = self.raw(type_code)?;
+        Some(v.try_into().ok().map(u32::from_be_bytes))
     }
 
     pub fn next_hop(&self) -> Option<&NextHop> {
@@ -196,17 +260,42 @@ impl Attrs {
         usize::from(self.rank.path_len)
     }
 
+    /// The first AS of the AS path, if it starts with an AS_SEQUENCE.
+    pub fn first_as(&self) -> Option<u32> {
+        self.rank.first_as
+    }
+
     /// AS_PATH (empty when absent, as for a route originated here).
-    pub fn as_path(&self) -> &AsPath {
+    pub fn as_path(&self) -> AsPath {
         match self.get(code::AS_PATH) {
             Some(AttrValue::AsPath(p)) => p,
-            _ => &EMPTY_PATH,
+            _ => AsPath::default(),
         }
     }
 
+    /// The AS path holds `asn` (the loop check, without decoding it).
+    pub fn as_path_contains(&self, asn: u32) -> bool {
+        let Some(mut v) = self.raw(code::AS_PATH) else {
+            return matches!(&self.stored, Stored::Typed(_)) && self.as_path().contains(asn);
+        };
+        // Segments: type, count, count 4-octet AS numbers.
+        while let Some((&[_, n], rest)) = v.split_first_chunk::<2>() {
+            let len = usize::from(n) * 4;
+            let Some(asns) = rest.get(..len) else { return false };
+            if asns.chunks_exact(4).any(|c| c == asn.to_be_bytes()) {
+                return true;
+            }
+            v = rest.get(len..).unwrap_or_default();
+        }
+        false
+    }
+
     pub fn med(&self) -> Option<u32> {
+        if let Some(v) = self.raw_u32(code::MULTI_EXIT_DISC) {
+            return v;
+        }
         match self.get(code::MULTI_EXIT_DISC) {
-            Some(AttrValue::MultiExitDisc(v)) => Some(*v),
+            Some(AttrValue::MultiExitDisc(v)) => Some(v),
             _ => None,
         }
     }
@@ -216,41 +305,55 @@ impl Attrs {
     }
 
     pub fn originator_id(&self) -> Option<Ipv4Addr> {
+        if let Some(v) = self.raw_u32(code::ORIGINATOR_ID) {
+            return v.map(Ipv4Addr::from);
+        }
         match self.get(code::ORIGINATOR_ID) {
-            Some(AttrValue::OriginatorId(v)) => Some(*v),
+            Some(AttrValue::OriginatorId(v)) => Some(v),
             _ => None,
         }
     }
 
-    pub fn cluster_list(&self) -> &[Ipv4Addr] {
+    pub fn cluster_list(&self) -> Vec<Ipv4Addr> {
         match self.get(code::CLUSTER_LIST) {
             Some(AttrValue::ClusterList(v)) => v,
-            _ => &[],
+            _ => Vec::new(),
         }
     }
 
-    /// Carries this RFC 1997 community.
+    /// The number of cluster ids in CLUSTER_LIST (without decoding it).
+    pub fn cluster_list_len(&self) -> usize {
+        match self.raw(code::CLUSTER_LIST) {
+            Some(v) => v.len() / 4,
+            None => self.cluster_list().len(),
+        }
+    }
+
+    /// Carries this RFC 1997 community (without decoding the list).
     pub fn has_community(&self, c: Community) -> bool {
+        if let Some(v) = self.raw(code::COMMUNITIES) {
+            return v.chunks_exact(4).any(|x| x == c.0.to_be_bytes());
+        }
         match self.get(code::COMMUNITIES) {
             Some(AttrValue::Communities(list)) => list.0.contains(&c),
             _ => false,
         }
     }
 
-    /// A copy with changes (the copy is not interned).
-    /// The set as a builder, without a copy.
+    /// The set as a builder.
     pub fn into_builder(self) -> AttrsBuilder {
         AttrsBuilder {
-            list: self.list,
+            list: self.list(),
             next_hop: self.next_hop,
             weight: self.weight,
             nlri: self.nlri.map(|n| *n),
         }
     }
 
+    /// A copy with changes (the copy is not interned).
     pub fn to_builder(&self) -> AttrsBuilder {
         AttrsBuilder {
-            list: self.list.clone(),
+            list: self.list(),
             next_hop: self.next_hop.clone(),
             weight: self.weight,
             nlri: self.nlri.as_deref().cloned(),
@@ -393,11 +496,11 @@ impl Interner {
         if let Some(a) = self.set.find(attrs.hash, |a| **a == attrs) {
             return Arc::clone(a);
         }
-        self.insert_new(Arc::new(attrs.shrunk()))
+        self.insert_new(Arc::new(attrs))
     }
 
-    /// The shared copy of a set already in an `Arc` (built and shrunk by
-    /// the caller, e.g. on a peer's task): `attrs` itself when it is new.
+    /// The shared copy of a set already in an `Arc` (built by the caller,
+    /// e.g. on a peer's task): `attrs` itself when it is new.
     pub fn intern_shared(&mut self, attrs: Arc<Attrs>) -> Arc<Attrs> {
         if let Some(a) = self.set.find(attrs.hash, |a| **a == *attrs) {
             return Arc::clone(a);
@@ -489,6 +592,76 @@ mod tests {
         assert_eq!(a.next_hop_ip(), Some("192.0.2.1".parse().unwrap()));
         assert_eq!(a.local_pref(), None);
         assert_eq!(a.as_path().path_len(), 0);
+    }
+
+    /// A set with AS path, MED, communities, ORIGINATOR_ID and CLUSTER_LIST;
+    /// with `huge`, communities too long for BGP's 16-bit attribute length,
+    /// so that the set is kept typed.
+    fn rich(huge: bool) -> Attrs {
+        use crate::aspath::AsSegment;
+        use crate::community::Communities;
+        let mut communities: Vec<Community> = vec![Community::new(65001, 7), Community::NO_EXPORT];
+        if huge {
+            communities.extend((0..20_000).map(|i| Community::new(64512, i)));
+        }
+        Attrs::new(
+            vec![
+                PathAttribute::new(AttrValue::AsPath(AsPath::new(vec![AsSegment::sequence(vec![
+                    65001,
+                    4_200_000_000,
+                    65003,
+                ])]))),
+                PathAttribute::new(AttrValue::MultiExitDisc(42)),
+                PathAttribute::new(AttrValue::Communities(Communities(communities))),
+                PathAttribute::new(AttrValue::OriginatorId("192.0.2.9".parse().unwrap())),
+                PathAttribute::new(AttrValue::ClusterList(vec![
+                    "192.0.2.10".parse().unwrap(),
+                    "192.0.2.11".parse().unwrap(),
+                ])),
+            ],
+            Some(NextHop::V4("192.0.2.1".parse().unwrap())),
+            0,
+        )
+    }
+
+    #[test]
+    fn sets_are_kept_encoded_and_read_without_decoding_as_when_typed() {
+        let wire = rich(false);
+        let typed = rich(true);
+        assert!(matches!(wire.stored, Stored::Wire(_)));
+        assert!(matches!(typed.stored, Stored::Typed(_)), "an attribute over 65535 bytes stays typed");
+        for a in [&wire, &typed] {
+            assert!(a.as_path_contains(4_200_000_000) && a.as_path_contains(65003));
+            assert!(!a.as_path_contains(65002));
+            assert_eq!(a.first_as(), Some(65001));
+            assert_eq!(a.path_len(), 3);
+            assert_eq!(a.med(), Some(42));
+            assert_eq!(a.originator_id(), Some("192.0.2.9".parse().unwrap()));
+            assert_eq!(a.cluster_list_len(), 2);
+            assert_eq!(a.cluster_list().len(), 2);
+            assert!(a.has_community(Community::NO_EXPORT) && a.has_community(Community::new(65001, 7)));
+            assert!(!a.has_community(Community::NO_ADVERTISE));
+            assert_eq!(a.as_path().to_string(), "65001 4200000000 65003");
+        }
+        let codes: Vec<u8> = wire.list().iter().map(PathAttribute::code).collect();
+        assert_eq!(
+            codes,
+            [
+                code::AS_PATH,
+                code::MULTI_EXIT_DISC,
+                code::COMMUNITIES,
+                code::ORIGINATOR_ID,
+                code::CLUSTER_LIST
+            ]
+        );
+        // Equal lists make equal sets; a rebuilt set is the same set.
+        assert_eq!(wire.to_builder().build(), wire);
+        assert_eq!(typed.to_builder().build(), typed);
+        assert_ne!(wire, rich(true));
+        assert!(std::mem::size_of::<Attrs>() <= 104, "{}", std::mem::size_of::<Attrs>());
+        let plain = attrs(5);
+        assert_eq!((plain.med(), plain.originator_id(), plain.cluster_list_len()), (Some(5), None, 0));
+        assert!(!plain.as_path_contains(0) && plain.first_as().is_none());
     }
 
     #[test]

@@ -340,7 +340,7 @@ pub struct Rib {
 /// Why a peer's announcement is not accepted (treated as a withdrawal).
 fn loop_check(config: &RibConfig, peer: &Peer, attrs: &Attrs) -> Option<&'static str> {
     if peer.ebgp {
-        if attrs.as_path().contains(config.local_as) {
+        if attrs.as_path_contains(config.local_as) {
             return Some("AS path contains our AS");
         }
     } else {
@@ -390,7 +390,7 @@ impl Ranked for RankedPath<'_> {
         self.path.attrs.origin()
     }
     fn neighbour_as(&self) -> Option<u32> {
-        self.path.attrs.as_path().first_as()
+        self.path.attrs.first_as()
     }
     fn med(&self) -> Option<u32> {
         self.path.attrs.med()
@@ -406,7 +406,7 @@ impl Ranked for RankedPath<'_> {
         self.path.attrs.originator_id().unwrap_or(peer_id)
     }
     fn cluster_list_len(&self) -> usize {
-        self.path.attrs.cluster_list().len()
+        self.path.attrs.cluster_list_len()
     }
     fn peer_address(&self) -> IpAddr {
         self.peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |q| q.policy.address)
@@ -616,10 +616,13 @@ fn opaque_announcement(family: Family, attrs: &Attrs, nlri: Vec<OpaqueNlri>, fou
 /// 4-octet AS numbers also goes in AS4_PATH (RFC 6793; the encoder writes
 /// AS_TRANS in AS_PATH).
 pub fn announcement(family: Family, attrs: &Attrs, nlri: Vec<Nlri>, four_octet_as: bool) -> Update {
-    let mut list: Vec<PathAttribute> = Vec::with_capacity(attrs.list().len() + 2);
-    list.extend_from_slice(attrs.list());
-    if !four_octet_as && attrs.as_path().has_four_octet_asns() {
-        list.push(PathAttribute::new(AttrValue::As4Path(attrs.as_path().clone())));
+    let mut list = attrs.list();
+    list.reserve(2);
+    if !four_octet_as {
+        let path = attrs.as_path();
+        if path.has_four_octet_asns() {
+            list.push(PathAttribute::new(AttrValue::As4Path(path)));
+        }
     }
     let mut u = Update::default();
     match (family, attrs.next_hop()) {
@@ -641,8 +644,8 @@ pub fn announcement(family: Family, attrs: &Attrs, nlri: Vec<Nlri>, four_octet_a
 }
 
 /// An UPDATE as the RIB takes it: the destinations it withdraws and, per
-/// family, the attribute set it gives its destinations (sorted, hashed and
-/// shrunk, ready to intern). Building it needs only the session, so the
+/// family, the attribute set it gives its destinations (sorted, encoded and
+/// hashed, ready to intern). Building it needs only the session, so the
 /// peer's task does it and the RIB's task does not.
 #[derive(Debug, Default, Clone)]
 pub struct Digest {
@@ -665,9 +668,9 @@ struct Announced {
 }
 
 impl Announced {
-    /// `attrs` shrunk and shared, not prepared yet.
+    /// `attrs` shared, not prepared yet.
     fn new(family: Family, attrs: Attrs, nlri: Vec<(Dest, u32)>) -> Announced {
-        Announced { family, attrs: Arc::new(attrs.shrunk()), nlri, as_loop: false, interned: false }
+        Announced { family, attrs: Arc::new(attrs), nlri, as_loop: false, interned: false }
     }
 }
 
@@ -688,7 +691,7 @@ impl Digest {
             return;
         }
         for a in &mut self.announced {
-            a.as_loop = a.attrs.as_path().contains(local_as);
+            a.as_loop = a.attrs.as_path_contains(local_as);
         }
         // A looped path is a withdrawal: its set is not kept.
         let mut i = interner.lock();
@@ -1777,8 +1780,9 @@ fn export_attrs(
     // attributes first, an eBGP peer's AS path gets our AS in that pass.
     let prepend_now = to_ebgp && policy.is_none();
     let mut prepended = false;
-    let mut list = Vec::with_capacity(a.list().len() + 2);
-    for x in a.list() {
+    let attributes = a.list();
+    let mut list = Vec::with_capacity(attributes.len() + 2);
+    for x in attributes {
         let code = x.code();
         let dropped = matches!(code, code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST)
             // RFC 4271 §5.1.4: MED does not leave the neighbouring AS.
@@ -1794,7 +1798,7 @@ fn export_attrs(
                 });
                 prepended = true;
             }
-            _ => list.push(x.clone()),
+            _ => list.push(x),
         }
     }
     let mut b = AttrsBuilder { list, next_hop: a.next_hop().cloned(), weight: 0, nlri: a.nlri().cloned() };
@@ -1810,7 +1814,7 @@ fn export_attrs(
                 b.set(AttrValue::OriginatorId(s.router_id));
             }
             let mut list = vec![config.cluster_id];
-            list.extend_from_slice(a.cluster_list());
+            list.extend(a.cluster_list());
             b.set(AttrValue::ClusterList(list));
         }
         nh_self |= q.policy.next_hop_self && !reflect;

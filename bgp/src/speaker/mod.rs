@@ -60,8 +60,8 @@ pub struct ReceivedRoute {
 }
 
 impl ReceivedRoute {
-    /// The attributes, sorted by type code.
-    pub fn attribute_list(&self) -> &[PathAttribute] {
+    /// The attributes, sorted by type code (decoded: a copy).
+    pub fn attribute_list(&self) -> Vec<PathAttribute> {
         self.attributes.list()
     }
 }
