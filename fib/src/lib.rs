@@ -26,6 +26,7 @@
 
 mod netlink;
 mod netns;
+mod nexthop;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -232,19 +233,39 @@ pub struct Reconciled {
 pub struct Fib {
     nl: Netlink,
     protocol: u8,
+    /// Our nexthop objects; `None` where the kernel has none (before 5.3):
+    /// next hops then go inline in each route.
+    objects: Option<nexthop::Registry>,
 }
 
 impl Fib {
     /// Connect in the current network namespace; routes are installed
     /// and recognised by `protocol`.
     pub fn open(protocol: u8) -> Result<Fib, FibError> {
-        Ok(Fib { nl: Netlink::open()?, protocol })
+        Fib::with(Netlink::open()?, protocol)
     }
 
     /// Connect in the named network namespace (`ip netns add NAME`).
     pub fn open_in_netns(name: &str, protocol: u8) -> Result<Fib, FibError> {
-        let nl = netns::run_in(name, Netlink::open)??;
-        Ok(Fib { nl, protocol })
+        Fib::with(netns::run_in(name, Netlink::open)??, protocol)
+    }
+
+    fn with(mut nl: Netlink, protocol: u8) -> Result<Fib, FibError> {
+        let objects = match nl.dump(&nexthop::dump_request(), |m| Ok(nexthop::parse(m))) {
+            Ok(found) => {
+                let mut r = nexthop::Registry::default();
+                r.load(found, protocol);
+                Some(r)
+            }
+            Err(FibError::Kernel { errno: libc::EOPNOTSUPP | libc::EINVAL, .. }) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Fib { nl, protocol, objects })
+    }
+
+    /// Whether next hops go in shared nexthop objects (else inline).
+    pub fn uses_nexthop_objects(&self) -> bool {
+        self.objects.is_some()
     }
 
     pub fn protocol(&self) -> u8 {
@@ -253,13 +274,46 @@ impl Fib {
 
     /// Send every change; the result of each, in order. Many changes go
     /// in one system call; a refused one does not stop the others.
+    /// Next hops with an interface go in shared nexthop objects, made
+    /// first when new; next hops without one go inline.
     pub fn apply(&mut self, changes: &[Change]) -> Vec<Result<(), FibError>> {
         let mut out: Vec<Result<(), FibError>> = Vec::with_capacity(changes.len());
+        let mut create = Vec::new();
+        let mut nhids = Vec::with_capacity(changes.len());
+        for c in changes {
+            let nhid = match (c, self.objects.as_mut()) {
+                (Change::Replace(r @ Route { target: Target::Via(hops), .. }), Some(objects))
+                    if r.check().is_ok() =>
+                {
+                    objects.id_for(hops, self.protocol, &mut create)
+                }
+                _ => None,
+            };
+            nhids.push(nhid);
+        }
+        let mut refused_objects = std::collections::HashSet::new();
+        if !create.is_empty() {
+            let requests: Vec<Vec<u8>> = create.iter().map(|(_, r)| r.clone()).collect();
+            for ((id, _), r) in create.iter().zip(self.nl.transact(&requests)) {
+                if r.is_err() {
+                    refused_objects.insert(*id);
+                    if let Some(o) = self.objects.as_mut() {
+                        o.forget(*id);
+                    }
+                }
+            }
+        }
         let mut requests = Vec::with_capacity(changes.len());
         let mut at = Vec::with_capacity(changes.len());
-        for (i, c) in changes.iter().enumerate() {
+        for (i, (c, nhid)) in changes.iter().zip(nhids).enumerate() {
+            // A route whose object (or one of its group's) was refused
+            // goes inline: the kernel then says what is wrong with it.
+            let nhid = nhid.filter(|id| {
+                !refused_objects.contains(id)
+                    && self.objects.as_ref().is_some_and(|o| o.hops_of(*id).is_some())
+            });
             let checked = match c {
-                Change::Replace(r) => r.check().map(|()| netlink::route_request(r, self.protocol, false)),
+                Change::Replace(r) => r.check().map(|()| netlink::route_request(r, self.protocol, nhid)),
                 Change::Delete(k) => Ok(netlink::delete_request(k, self.protocol)),
             };
             match checked {
@@ -287,14 +341,40 @@ impl Fib {
     }
 
     /// The routes carrying our protocol number, in `table` or in all
-    /// tables, next hops normalized.
+    /// tables, next hops normalized (a route by a nexthop object that is
+    /// not ours comes back with no next hops).
     pub fn routes(&mut self, table: Option<u32>) -> Result<Vec<Route>, FibError> {
         let all = self.nl.dump_routes()?;
+        let objects = self.objects.as_ref();
         Ok(all
             .into_iter()
             .filter(|r| r.protocol == self.protocol && table.is_none_or(|t| r.route.table == t))
-            .map(|r| r.route.normalized())
+            .map(|mut d| {
+                if let Some(id) = d.nhid {
+                    d.route.target = Target::Via(objects.and_then(|o| o.hops_of(id)).unwrap_or_default());
+                }
+                d.route.normalized()
+            })
             .collect())
+    }
+
+    /// Remove our nexthop objects that no route uses any more. How many.
+    pub fn collect_nexthops(&mut self) -> Result<usize, FibError> {
+        let Some(objects) = self.objects.as_ref() else { return Ok(0) };
+        let used: std::collections::HashSet<u32> =
+            self.nl.dump_routes()?.into_iter().filter_map(|d| d.nhid).collect();
+        let unused = objects.unused(&used);
+        let requests: Vec<Vec<u8>> = unused.iter().map(|&id| nexthop::delete_request(id)).collect();
+        let mut removed = 0;
+        for (id, r) in unused.iter().zip(self.nl.transact(&requests)) {
+            if r.is_ok() {
+                removed += 1;
+            }
+            if let Some(o) = self.objects.as_mut() {
+                o.forget(*id);
+            }
+        }
+        Ok(removed)
     }
 
     /// Make the routes of ours in `table` exactly `desired`, changing only
@@ -323,6 +403,7 @@ impl Fib {
                 Ok(()) => report.removed += 1,
             }
         }
+        self.collect_nexthops()?;
         Ok(report)
     }
 

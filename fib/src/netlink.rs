@@ -63,6 +63,8 @@ impl Refused {
 pub(crate) struct Dumped {
     pub protocol: u8,
     pub route: Route,
+    /// The nexthop object it uses; `route` then has no next hops yet.
+    pub nhid: Option<u32>,
 }
 
 pub(crate) struct Netlink {
@@ -167,56 +169,53 @@ impl Netlink {
     /// Every route of every table (a dump interrupted by a change is
     /// taken again).
     pub fn dump_routes(&mut self) -> Result<Vec<Dumped>, FibError> {
-        for _ in 0..5 {
-            let mut msg = RouteMessage::default();
-            msg.header.address_family = AddressFamily::Unspec;
-            let (routes, interrupted) = self.dump(RouteNetlinkMessage::GetRoute(msg), |m| match m {
-                RouteNetlinkMessage::NewRoute(r) => decode_route(&r),
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = AddressFamily::Unspec;
+        let request = encode(RouteNetlinkMessage::GetRoute(msg), NLM_F_REQUEST | NLM_F_DUMP);
+        self.dump(&request, |bytes| {
+            let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
+                .map_err(|e| FibError::Protocol(format!("undecodable route message: {e}")))?;
+            Ok(match parsed.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => decode_route(&r),
                 _ => None,
-            })?;
-            if !interrupted {
-                return Ok(routes);
-            }
-        }
-        Err(FibError::Protocol("the route dump was interrupted five times in a row".into()))
+            })
+        })
     }
 
-    fn dump<T>(
+    /// A dump (`request` encoded with sequence number 0): what `keep`
+    /// makes of each message, taken again if a change interrupted it.
+    pub fn dump<T>(
         &mut self,
-        request: RouteNetlinkMessage,
-        mut keep: impl FnMut(RouteNetlinkMessage) -> Option<T>,
-    ) -> Result<(Vec<T>, bool), FibError> {
-        let seq = self.next_seq();
-        self.tx.clear();
-        append_message(&mut self.tx, request, NLM_F_REQUEST | NLM_F_DUMP, seq);
-        self.sock.send(&self.tx, 0)?;
-        let mut out = Vec::new();
-        let mut interrupted = false;
-        loop {
-            self.recv()?;
-            for m in Messages::new(&self.rx) {
-                if m.seq != seq {
-                    continue;
-                }
-                interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
-                match m.kind {
-                    NLMSG_DONE => return Ok((out, interrupted)),
-                    NLMSG_ERROR => {
-                        let (errno, message) = parse_error(&m);
-                        return Err(Refused { errno, message }.into_error("a dump".into()));
+        request: &[u8],
+        mut keep: impl FnMut(&[u8]) -> Result<Option<T>, FibError>,
+    ) -> Result<Vec<T>, FibError> {
+        'again: for _ in 0..5 {
+            let seq = self.next_seq();
+            self.tx.clear();
+            append_with_seq(&mut self.tx, request, seq, 0);
+            self.sock.send(&self.tx, 0)?;
+            let mut out = Vec::new();
+            let mut interrupted = false;
+            loop {
+                self.recv()?;
+                for m in Messages::new(&self.rx) {
+                    if m.seq != seq {
+                        continue;
                     }
-                    _ => {
-                        let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(m.bytes)
-                            .map_err(|e| FibError::Protocol(format!("undecodable dump message: {e}")))?;
-                        if let NetlinkPayload::InnerMessage(inner) = parsed.payload
-                            && let Some(t) = keep(inner)
-                        {
-                            out.push(t);
+                    interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
+                    match m.kind {
+                        NLMSG_DONE if interrupted => continue 'again,
+                        NLMSG_DONE => return Ok(out),
+                        NLMSG_ERROR => {
+                            let (errno, message) = parse_error(&m);
+                            return Err(Refused { errno, message }.into_error("a dump".into()));
                         }
+                        _ => out.extend(keep(m.bytes)?),
                     }
                 }
             }
         }
+        Err(FibError::Protocol("a dump was interrupted five times in a row".into()))
     }
 
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, FibError> {
@@ -388,15 +387,20 @@ fn gateway_attr(dst: &IpNetwork, gw: IpAddr) -> RouteAttribute {
     }
 }
 
-/// RTM_NEWROUTE that creates or replaces in place.
-pub(crate) fn route_request(r: &Route, protocol: u8, exclusive: bool) -> Vec<u8> {
+/// RTM_NEWROUTE that creates or replaces in place; by nexthop object
+/// `nhid` when given, else with the next hops inline.
+pub(crate) fn route_request(r: &Route, protocol: u8, nhid: Option<u32>) -> Vec<u8> {
     let mut msg = RouteMessage::default();
     route_header(&mut msg, &r.dst, r.table, protocol);
     msg.attributes.push(RouteAttribute::Priority(r.metric));
     msg.header.scope = RouteScope::Universe;
-    match &r.target {
-        Target::Blackhole => msg.header.kind = RouteType::BlackHole,
-        Target::Via(hops) => {
+    match (&r.target, nhid) {
+        (Target::Blackhole, _) => msg.header.kind = RouteType::BlackHole,
+        (Target::Via(_), Some(id)) => {
+            msg.header.kind = RouteType::Unicast;
+            msg.attributes.push(RouteAttribute::NhId(id));
+        }
+        (Target::Via(hops), None) => {
             msg.header.kind = RouteType::Unicast;
             match hops.as_slice() {
                 [h] => {
@@ -434,8 +438,7 @@ pub(crate) fn route_request(r: &Route, protocol: u8, exclusive: bool) -> Vec<u8>
             }
         }
     }
-    let flags = NLM_F_REQUEST | NLM_F_CREATE | if exclusive { 0 } else { NLM_F_REPLACE };
-    encode(RouteNetlinkMessage::NewRoute(msg), flags)
+    encode(RouteNetlinkMessage::NewRoute(msg), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE)
 }
 
 /// RTM_DELROUTE of our route with this key (the protocol must match).
@@ -501,8 +504,10 @@ fn decode_route(m: &RouteMessage) -> Option<Dumped> {
     let mut metric = 0;
     let mut oif = None;
     let mut multipath = None;
+    let mut nhid = None;
     for a in &m.attributes {
         match a {
+            RouteAttribute::NhId(id) => nhid = Some(*id),
             RouteAttribute::Destination(d) => dst_addr = address(d),
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Priority(p) => metric = *p,
@@ -519,6 +524,7 @@ fn decode_route(m: &RouteMessage) -> Option<Dumped> {
     let dst = IpNetwork::new(dst_addr, h.destination_prefix_length).ok()?;
     let target = match h.kind {
         RouteType::BlackHole => Target::Blackhole,
+        RouteType::Unicast if nhid.is_some() => Target::Via(Vec::new()),
         RouteType::Unicast => Target::Via(match multipath {
             Some(list) => list
                 .iter()
@@ -538,7 +544,7 @@ fn decode_route(m: &RouteMessage) -> Option<Dumped> {
         }),
         _ => Target::Via(Vec::new()),
     };
-    Some(Dumped { protocol: u8::from(h.protocol), route: Route { dst, table, metric, target } })
+    Some(Dumped { protocol: u8::from(h.protocol), route: Route { dst, table, metric, target }, nhid })
 }
 
 #[cfg(test)]
@@ -596,7 +602,7 @@ mod tests {
     }
 
     fn roundtrip(r: &Route) -> Route {
-        let bytes = route_request(r, 210, false);
+        let bytes = route_request(r, 210, None);
         let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes);
         match parsed.map(|m| m.payload) {
             Ok(NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(m))) => {

@@ -330,3 +330,78 @@ fn deleting_a_route_of_another_protocol_is_refused() {
     apply_all(&mut fib, &[Change::Delete(key)]);
     assert!(kernel_route(&lab, "198.51.100.0/24").is_some(), "someone else's route was deleted");
 }
+
+/// `ip -j nexthop show` in `r`: (id, protocol, group size).
+fn kernel_nexthops(lab: &Lab) -> Vec<Value> {
+    let out = lab.exec("r", &["ip", "-j", "nexthop", "show"]).unwrap_or_else(|e| panic!("ip nexthop: {e}"));
+    match serde_json::from_str(&out) {
+        Ok(Value::Array(v)) => v,
+        _ if out.trim().is_empty() => Vec::new(),
+        other => panic!("ip -j nexthop: {other:?} from {out}"),
+    }
+}
+
+#[test]
+fn next_hops_with_an_interface_share_nexthop_objects_that_outlive_the_process() {
+    let Some(Setup { lab, mut fib, to_n, to_m }) = setup("fibnhobj") else { return };
+    assert!(fib.uses_nexthop_objects(), "kernel 5.3+ has nexthop objects");
+    let ecmp = || {
+        Target::Via(vec![
+            NextHop::gateway(ip("192.0.2.2")).on(to_n),
+            NextHop { weight: 2, ..NextHop::gateway(ip("192.0.2.66")).on(to_m) },
+        ])
+    };
+    let routes: Vec<Route> = (0..8u8)
+        .map(|i| Route {
+            dst: net(&format!("198.51.100.{}/29", i * 8)),
+            table: TABLE,
+            metric: 20,
+            target: ecmp(),
+        })
+        .chain([
+            single("203.0.113.0/24", NextHop::gateway(ip("192.0.2.2")).on(to_n)),
+            single("203.0.113.128/25", NextHop::gateway(ip("2001:db8::2")).on(to_n)),
+            single("2001:db8:100::/48", NextHop::gateway(ip("2001:db8::2")).on(to_n)),
+        ])
+        .collect();
+    apply_all(&mut fib, &routes.iter().cloned().map(Change::Replace).collect::<Vec<_>>());
+
+    // Two IPv4 hops, one IPv6 hop (shared by the IPv4 and the IPv6 route)
+    // and one group for all eight ECMP routes.
+    let objects = kernel_nexthops(&lab);
+    assert_eq!(objects.len(), 4, "{objects:?}");
+    assert!(objects.iter().all(|o| o["protocol"] == "210" || o["protocol"] == "mdc"), "{objects:?}");
+    let groups: Vec<&Value> = objects.iter().filter(|o| o["group"].is_array()).collect();
+    assert_eq!(groups.len(), 1, "{objects:?}");
+    let group_id = groups.first().map(|g| g["id"].clone()).unwrap_or_default();
+    let v4 = kernel_routes(&lab, false);
+    let by_group = v4.iter().filter(|r| r["nhid"] == group_id).count();
+    assert_eq!(by_group, 8, "{v4:?}");
+    let via6 = kernel_route(&lab, "203.0.113.128/25").unwrap_or_else(|| panic!("no v4-via-v6 route"));
+    assert!(via6["nhid"].is_u64(), "{via6}");
+
+    // Read back through the objects; a new process adopts them.
+    let readback = |fib: &mut Fib| {
+        let mut got = fib.routes(Some(TABLE)).unwrap_or_else(|e| panic!("{e}"));
+        got.sort_by_key(|r| r.dst.to_string());
+        got
+    };
+    let mut want: Vec<Route> = routes.iter().cloned().map(Route::normalized).collect();
+    want.sort_by_key(|r| r.dst.to_string());
+    assert_eq!(readback(&mut fib), want);
+    drop(fib);
+    let mut again = Fib::open_in_netns(&lab.ns("r"), mdc_fib::PROTOCOL).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(readback(&mut again), want, "a new process reads the routes through the objects it finds");
+    let report = again.reconcile(TABLE, &routes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.kept, report.installed, report.removed), (routes.len(), 0, 0), "{report:?}");
+    assert_eq!(kernel_nexthops(&lab).len(), 4, "no second copy of any object");
+
+    // Without the ECMP routes the group and the hop only it used go.
+    let report = again.reconcile(TABLE, &routes[8..]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.kept, report.removed), (3, 8), "{report:?}");
+    let objects = kernel_nexthops(&lab);
+    assert_eq!(objects.len(), 2, "the group and 192.0.2.66 removed: {objects:?}");
+    let report = again.reconcile(TABLE, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.removed, 3, "{report:?}");
+    assert!(kernel_nexthops(&lab).is_empty(), "{:?}", kernel_nexthops(&lab));
+}

@@ -6,7 +6,8 @@
 //! Scenarios: v4-single, v4-ecmp4, v6-single, v6-ecmp4 (the prefixes of
 //! rib-race's synthetic full table). Installers:
 //! - `mdc-fib`: a child process (`fib-race install ...`) builds the routes
-//!   in chunks of 4096 and hands each chunk to `Fib::apply`; its time is
+//!   (gateways with their interface, so in nexthop objects) in chunks of
+//!   4096 and hands each chunk to `Fib::apply`; its time is
 //!   from the first route built to the last answer read; its memory is
 //!   VmHWM and VmHWM minus the RSS before the first route;
 //! - `ip -batch (nhid)`: the kernel's own ceiling as the issue defines it:
@@ -112,12 +113,12 @@ fn prefixes(table: &Table, v6: bool) -> Vec<IpNetwork> {
     }
 }
 
-fn route(dst: IpNetwork, gateways: &[IpAddr]) -> Route {
+fn route(dst: IpNetwork, gateways: &[IpAddr], ifindex: u32) -> Route {
     Route {
         dst,
         table: TABLE,
         metric: 20,
-        target: Target::Via(gateways.iter().map(|g| NextHop::gateway(*g)).collect()),
+        target: Target::Via(gateways.iter().map(|g| NextHop::gateway(*g).on(ifindex)).collect()),
     }
 }
 
@@ -148,12 +149,14 @@ fn install(mut it: impl Iterator<Item = String>) -> Result<(), String> {
     let dsts = prefixes(&Table::generate(spec), scenario.v6);
     let gateways = scenario.gateways();
     let mut fib = Fib::open_in_netns(&ns, mdc_fib::PROTOCOL).map_err(|e| e.to_string())?;
+    let ifindex = fib.link_index("to-peer").map_err(|e| e.to_string())?.ok_or("no to-peer")?;
     let rss_before = status_kb("VmRSS:");
     let start = Instant::now();
     let mut refused = 0usize;
     let mut first_error = None;
     for chunk in dsts.chunks(CHUNK) {
-        let changes: Vec<Change> = chunk.iter().map(|d| Change::Replace(route(*d, &gateways))).collect();
+        let changes: Vec<Change> =
+            chunk.iter().map(|d| Change::Replace(route(*d, &gateways, ifindex))).collect();
         for r in fib.apply(&changes) {
             if let Err(e) = r {
                 refused += 1;
@@ -300,7 +303,17 @@ fn one_run(table: &Table, a: &Args, scenario: Scenario, installer: Installer) ->
             Run { secs, hwm_mib: f64::NAN, delta_mib: f64::NAN }
         }
     };
-    verify(&ns, &dsts, scenario)?;
+    let verified = verify(&ns, &dsts, scenario);
+    // Emptied now, not by the kernel's namespace cleanup, which would run
+    // in the background of the next run.
+    // (Removing a nexthop object removes the routes using it.)
+    let table = TABLE.to_string();
+    let _ = Command::new("ip").args(["-n", &ns, "nexthop", "flush"]).stdout(Stdio::null()).status();
+    let _ = Command::new("ip")
+        .args(["-n", &ns, "route", "flush", "table", &table])
+        .stderr(Stdio::null())
+        .status();
+    verified?;
     Ok(run)
 }
 
