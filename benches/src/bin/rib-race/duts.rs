@@ -65,6 +65,9 @@ pub struct DutSetup {
     pub asn: u32,
     pub router_id: String,
     pub neighbors: Vec<DutNeighbor>,
+    /// FRR installs into the kernel (bgpd without `-n`: zebra programs
+    /// the best paths into the main table).
+    pub kernel: bool,
 }
 
 /// A running device under test.
@@ -229,7 +232,8 @@ impl Dut {
                     .status()
                     .map_err(|e| format!("chown: {e}"))?;
                 let ns = lab.ns("dut");
-                for (daemon, extra) in [("zebra", &[][..]), ("bgpd", &["-n"][..])] {
+                let bgpd_extra: &[&str] = if setup.kernel { &[] } else { &["-n"] };
+                for (daemon, extra) in [("zebra", &[][..]), ("bgpd", bgpd_extra)] {
                     let pid = format!("{d}/{daemon}.pid");
                     let mut args = vec!["-N", ns.as_str(), "-f", conf.as_str(), "-i", pid.as_str()];
                     args.extend_from_slice(&["--vty_socket", d.as_str()]);

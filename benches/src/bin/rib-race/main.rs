@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::thread;
@@ -102,6 +102,9 @@ struct Args {
     quick: bool,
     /// Fewer runs for some devices (`--runs-of gobgp=1`).
     runs_of: Vec<(DutKind, usize)>,
+    /// FRR installs into the kernel; also time until the kernel has
+    /// every route (issue 5's zebra comparison).
+    frr_kernel: bool,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -116,6 +119,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         mdcd: exe_dir.unwrap_or_default().join("mdcd"),
         cache: std::env::temp_dir().join("mdc-ribbench"),
         quick: false,
+        frr_kernel: false,
         runs_of: Vec::new(),
     };
     let mut it = argv.iter();
@@ -148,6 +152,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--quick" => a.quick = true,
+            "--frr-kernel" => a.frr_kernel = true,
             "--runs-of" => {
                 for kv in val()?.split(',') {
                     let (d, n) = kv.split_once('=').ok_or_else(|| format!("--runs-of: {kv}: DUT=N"))?;
@@ -176,7 +181,8 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
 }
 
 const HELP: &str = "rib-race [--scenario sink|full|four|many|flap|all (comma list)] [--runs N] \
-[--runs-of DUT=N,...] [--dut mdcd,bird,frr,gobgp] [--quick] [--v4 N] [--v6 N] [--timeout S] [--mdcd PATH] [--cache DIR]";
+[--runs-of DUT=N,...] [--dut mdcd,bird,frr,gobgp] [--quick] [--v4 N] [--v6 N] [--timeout S] [--mdcd PATH] [--cache DIR] \
+[--frr-kernel]";
 
 fn feeder_v4(k: usize) -> Ipv4Addr {
     Ipv4Addr::new(192, 0, 2, 11 + k as u8)
@@ -474,7 +480,8 @@ fn run_inner(a: &Args, s: Scenario, kind: DutKind, st: &Streams, r: &mut RunResu
             neighbors.push(DutNeighbor { address: feeder_v6(k).into(), asn, monitor: false });
         }
     }
-    let setup = DutSetup { asn: DUT_AS, router_id: DUT_V4.to_string(), neighbors };
+    let kernel = a.frr_kernel && kind == DutKind::Frr && s == Scenario::Full;
+    let setup = DutSetup { asn: DUT_AS, router_id: DUT_V4.to_string(), neighbors, kernel };
     let mut dut = Dut::start(&lab, kind, &setup, &a.mdcd)?;
 
     let plan = lab.dir().join("agent.plan");
@@ -509,6 +516,7 @@ fn run_inner(a: &Args, s: Scenario, kind: DutKind, st: &Streams, r: &mut RunResu
     thread::sleep(Duration::from_secs(1));
     let cpu0 = dut.cpu();
     r.base_rss = dut.mem("VmRSS");
+    let kernel_base = if kernel { Some(kernel_routes(&lab.ns("dut"))?) } else { None };
     for (phase, reported) in s.phases() {
         agent.send(phase)?;
         let answer = agent.line(Duration::from_secs(a.timeout + 30))?;
@@ -522,6 +530,11 @@ fn run_inner(a: &Args, s: Scenario, kind: DutKind, st: &Streams, r: &mut RunResu
                     let label =
                         if s == Scenario::Flap && *phase == "announce" { "re-announce" } else { phase };
                     r.phases.push((label.to_string(), secs));
+                }
+                if let Some(base) = kernel_base {
+                    let want = a.spec.v4 as u64 + if s.has_v6() { a.spec.v6 as u64 } else { 0 };
+                    let done = wait_kernel(&lab.ns("dut"), base, want, Duration::from_secs(a.timeout))?;
+                    r.phases.push(("kernel".to_string(), done.saturating_sub(first) as f64 / 1e9));
                 }
             }
             _ => {
@@ -547,6 +560,48 @@ fn run_inner(a: &Args, s: Scenario, kind: DutKind, st: &Streams, r: &mut RunResu
     Ok(())
 }
 
+/// Routes in the namespace's kernel: IPv4 main (and local, merged while
+/// there are no rules) from /proc/net/fib_triestat, IPv6 route entries
+/// from /proc/net/rt6_stats. Cheap: no dump of a million routes.
+fn kernel_routes(ns: &str) -> Result<u64, String> {
+    let read = |file: &str| -> Result<String, String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "cat", file])
+            .output()
+            .map_err(|e| format!("{file}: {e}"))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let trie = read("/proc/net/fib_triestat")?;
+    let v4 = trie
+        .split("Main:")
+        .nth(1)
+        .and_then(|m| m.lines().find_map(|l| l.trim().strip_prefix("Prefixes:")))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .ok_or(format!("no Main prefixes in fib_triestat: {trie}"))?;
+    let rt6 = read("/proc/net/rt6_stats")?;
+    let v6 = rt6
+        .split_whitespace()
+        .nth(3)
+        .and_then(|v| u64::from_str_radix(v, 16).ok())
+        .ok_or(format!("rt6_stats: {rt6}"))?;
+    Ok(v4 + v6)
+}
+
+/// Wait until the kernel holds `want` routes more than `base`; when (ns).
+fn wait_kernel(ns: &str, base: u64, want: u64, timeout: Duration) -> Result<u64, String> {
+    let start = std::time::Instant::now();
+    loop {
+        let now = kernel_routes(ns)?.saturating_sub(base);
+        if now >= want {
+            return Ok(mdc_benches::race::now_ns());
+        }
+        if start.elapsed() > timeout {
+            return Err(format!("the kernel holds {now} of {want} routes after {} s", timeout.as_secs()));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -564,7 +619,7 @@ fn mib(b: f64) -> f64 {
 fn report(s: Scenario, paths: u64, duts: &[DutKind], results: &BTreeMap<DutKind, Vec<RunResult>>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n### {} ({paths} paths)\n", s.title());
-    let labels: Vec<String> = s
+    let mut labels: Vec<String> = s
         .phases()
         .iter()
         .filter(|(_, r)| *r)
@@ -572,6 +627,14 @@ fn report(s: Scenario, paths: u64, duts: &[DutKind], results: &BTreeMap<DutKind,
             if s == Scenario::Flap && *p == "announce" { "re-announce".to_string() } else { (*p).to_string() }
         })
         .collect();
+    // Measured for some devices only (FRR's "kernel" with --frr-kernel).
+    for r in results.values().flatten() {
+        for (p, _) in &r.phases {
+            if !labels.contains(p) {
+                labels.push(p.clone());
+            }
+        }
+    }
     // Median time per (dut, phase) for the ratio columns.
     let mut med: BTreeMap<(DutKind, String), f64> = BTreeMap::new();
     for (d, runs) in results {
