@@ -27,12 +27,14 @@
 mod netlink;
 mod netns;
 mod nexthop;
+mod watch;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
 pub use ipnetwork::IpNetwork;
+pub use watch::{Event, Watcher};
 
 use netlink::Netlink;
 

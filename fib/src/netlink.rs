@@ -492,7 +492,7 @@ fn hop_gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
 /// A kernel route as a [`Route`]: unicast and blackhole routes of the
 /// IP families. A route of another type (unreachable, prohibit, ...)
 /// comes back with no next hops, so that it never matches a wanted one.
-fn decode_route(m: &RouteMessage) -> Option<Dumped> {
+pub(crate) fn decode_route(m: &RouteMessage) -> Option<Dumped> {
     let h = &m.header;
     let is_v4 = match h.address_family {
         AddressFamily::Inet => true,

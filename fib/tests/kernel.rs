@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::process::Stdio;
 
-use mdc_fib::{Change, Fib, FibError, IpNetwork, NextHop, Route, RouteKey, Target};
+use mdc_fib::{Change, Event, Fib, FibError, IpNetwork, NextHop, Route, RouteKey, Target, Watcher};
 use mdc_tests::{Lab, require_interop};
 use serde_json::Value;
 
@@ -404,4 +404,98 @@ fn next_hops_with_an_interface_share_nexthop_objects_that_outlive_the_process() 
     let report = again.reconcile(TABLE, &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.removed, 3, "{report:?}");
     assert!(kernel_nexthops(&lab).is_empty(), "{:?}", kernel_nexthops(&lab));
+}
+
+/// A watcher on `r` on a thread of its own, its events on a channel.
+fn watch(lab: &Lab, buffer: Option<usize>) -> std::sync::mpsc::Receiver<Event> {
+    let mut w =
+        Watcher::open_in_netns(&lab.ns("r"), mdc_fib::PROTOCOL).unwrap_or_else(|e| panic!("watch: {e}"));
+    if let Some(b) = buffer {
+        w.set_buffer(b).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(events) = w.wait() {
+            for e in events {
+                if tx.send(e).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// Events until `pred` matches one (or 5 s pass); all of them.
+fn events_until(rx: &std::sync::mpsc::Receiver<Event>, pred: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(e) => {
+                let done = pred(&e);
+                seen.push(e);
+                if done {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no matching event; saw {seen:?}");
+}
+
+#[test]
+fn the_watcher_reports_our_routes_removed_links_going_down_and_lost_events() {
+    let Some(Setup { lab, mut fib, to_n, to_m }) = setup("fibwatch") else { return };
+    let events = watch(&lab, None);
+    let by_n = single("198.51.100.0/24", NextHop::gateway(ip("192.0.2.2")).on(to_n));
+    let by_m = single("203.0.113.0/24", NextHop::gateway(ip("192.0.2.66")).on(to_m));
+    let desired = [by_n.clone(), by_m.clone()];
+    fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
+    events_until(&events, |e| matches!(e, Event::RouteAdded(r) if r.dst == by_m.dst));
+    // Someone else's route is no event of ours.
+    let table = TABLE.to_string();
+    lab.exec("r", &["ip", "route", "add", "203.0.113.128/25", "via", "192.0.2.66", "table", &table])
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Deleted by hand: reported, and reconcile puts it back.
+    lab.exec("r", &["ip", "route", "del", "198.51.100.0/24", "table", &table])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = events_until(&events, |e| matches!(e, Event::RouteRemoved(r) if r.dst == by_n.dst));
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::RouteAdded(r) if r.dst == net("203.0.113.128/25"))),
+        "{seen:?}"
+    );
+    let report = fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.kept, report.installed), (1, 1), "{report:?}");
+    assert!(kernel_route(&lab, "198.51.100.0/24").is_some());
+
+    // The link to n goes down: reported; the kernel drops the route via it.
+    lab.exec("r", &["ip", "link", "set", "to-n", "down"]).unwrap_or_else(|e| panic!("{e}"));
+    events_until(
+        &events,
+        |e| matches!(e, Event::LinkDown { ifindex, name } if *ifindex == to_n && name == "to-n"),
+    );
+    assert!(kernel_route(&lab, "198.51.100.0/24").is_none(), "{:?}", kernel_routes(&lab, false));
+    // While it is down the route cannot go back, and the other one stays.
+    let report = fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.kept, report.failed.len()), (1, 1), "{report:?}");
+    lab.exec("r", &["ip", "link", "set", "to-n", "up"]).unwrap_or_else(|e| panic!("{e}"));
+    events_until(&events, |e| matches!(e, Event::LinkUp { ifindex, .. } if *ifindex == to_n));
+    let report = fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert!(kernel_route(&lab, "198.51.100.0/24").is_some());
+
+    // A watcher that falls behind is told to read the state again.
+    let slow = watch(&lab, Some(4096));
+    let many: Vec<Change> = (0..4000u16)
+        .map(|i| {
+            let dst = IpNetwork::new(IpAddr::from([0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, i]), 128).unwrap();
+            let hop = NextHop::gateway(ip("2001:db8:1::2")).on(to_m);
+            Change::Replace(Route { dst, ..single("2001:db8:ffff::/64", hop) })
+        })
+        .collect();
+    apply_all(&mut fib, &many);
+    events_until(&slow, |e| *e == Event::Resync);
 }

@@ -1,0 +1,175 @@
+//! Kernel events: links going up and down, addresses, and our routes
+//! removed by someone else. A [`Watcher`] is a netlink socket subscribed
+//! to the rtnetlink groups; [`Watcher::wait`] blocks for the next events.
+//!
+//! The kernel drops events when a listener falls behind and then reports
+//! ENOBUFS: the watcher turns that into [`Event::Resync`], after which
+//! the caller reads the state again (`Fib::reconcile`) instead of trusting
+//! what it missed.
+
+use std::io;
+
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::{FibError, IpNetwork, Route, netlink, netns};
+
+const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+
+/// Something the kernel changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A link is administratively up and has carrier (can forward).
+    LinkUp {
+        ifindex: u32,
+        name: String,
+    },
+    /// A link went down or lost carrier. IPv4 routes through it are gone
+    /// without a route event of their own.
+    LinkDown {
+        ifindex: u32,
+        name: String,
+    },
+    /// A link was removed.
+    LinkRemoved {
+        ifindex: u32,
+        name: String,
+    },
+    AddressAdded {
+        ifindex: u32,
+        addr: IpNetwork,
+    },
+    AddressRemoved {
+        ifindex: u32,
+        addr: IpNetwork,
+    },
+    /// A route with our protocol number appeared (or changed).
+    RouteAdded(Route),
+    /// A route with our protocol number went away.
+    RouteRemoved(Route),
+    /// Events were lost (the socket overflowed): read the state again.
+    Resync,
+}
+
+pub struct Watcher {
+    sock: Socket,
+    protocol: u8,
+    rx: Vec<u8>,
+}
+
+impl Watcher {
+    /// Watch the current network namespace; route events are reported for
+    /// routes carrying `protocol`.
+    pub fn open(protocol: u8) -> Result<Watcher, FibError> {
+        Ok(Watcher { sock: subscribe()?, protocol, rx: Vec::with_capacity(1 << 16) })
+    }
+
+    /// Watch the named network namespace.
+    pub fn open_in_netns(name: &str, protocol: u8) -> Result<Watcher, FibError> {
+        let sock = netns::run_in(name, subscribe)??;
+        Ok(Watcher { sock, protocol, rx: Vec::with_capacity(1 << 16) })
+    }
+
+    /// The receive buffer: how many events may wait before the kernel
+    /// drops them (and the watcher reports [`Event::Resync`]).
+    pub fn set_buffer(&self, bytes: usize) -> Result<(), FibError> {
+        self.sock.set_rx_buf_sz(bytes)?;
+        Ok(())
+    }
+
+    /// Block until the kernel sends something; the events in it (possibly
+    /// none that concern us).
+    pub fn wait(&mut self) -> Result<Vec<Event>, FibError> {
+        self.rx.clear();
+        match self.sock.recv(&mut self.rx, 0) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Ok(vec![Event::Resync]),
+            Err(e) => return Err(e.into()),
+        }
+        let mut out = Vec::new();
+        let mut rest = self.rx.as_slice();
+        while let Some(len) = rest.get(..4).and_then(|l| l.try_into().ok()).map(u32::from_ne_bytes) {
+            let len = len as usize;
+            let Some(msg) = rest.get(..len).filter(|_| len >= 16) else { break };
+            if let Ok(parsed) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg)
+                && let NetlinkPayload::InnerMessage(m) = parsed.payload
+            {
+                out.extend(self.event(m));
+            }
+            rest = rest.get(len.next_multiple_of(4)..).unwrap_or_default();
+        }
+        Ok(out)
+    }
+
+    fn event(&self, m: RouteNetlinkMessage) -> Option<Event> {
+        match m {
+            RouteNetlinkMessage::NewLink(l) => {
+                let (ifindex, name) = link(&l);
+                let up =
+                    l.header.flags.contains(LinkFlags::Up) && l.header.flags.contains(LinkFlags::LowerUp);
+                Some(if up { Event::LinkUp { ifindex, name } } else { Event::LinkDown { ifindex, name } })
+            }
+            RouteNetlinkMessage::DelLink(l) => {
+                let (ifindex, name) = link(&l);
+                Some(Event::LinkRemoved { ifindex, name })
+            }
+            RouteNetlinkMessage::NewAddress(a) => {
+                address(&a).map(|addr| Event::AddressAdded { ifindex: a.header.index, addr })
+            }
+            RouteNetlinkMessage::DelAddress(a) => {
+                address(&a).map(|addr| Event::AddressRemoved { ifindex: a.header.index, addr })
+            }
+            RouteNetlinkMessage::NewRoute(r) => netlink::decode_route(&r)
+                .filter(|d| d.protocol == self.protocol)
+                .map(|d| Event::RouteAdded(d.route)),
+            RouteNetlinkMessage::DelRoute(r) => netlink::decode_route(&r)
+                .filter(|d| d.protocol == self.protocol)
+                .map(|d| Event::RouteRemoved(d.route)),
+            _ => None,
+        }
+    }
+}
+
+fn subscribe() -> io::Result<Socket> {
+    let mut sock = Socket::new(NETLINK_ROUTE)?;
+    sock.bind(&SocketAddr::new(0, 0))?;
+    for g in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE]
+    {
+        sock.add_membership(g)?;
+    }
+    sock.set_rx_buf_sz(4usize << 20)?;
+    Ok(sock)
+}
+
+fn link(l: &LinkMessage) -> (u32, String) {
+    let name = l
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    (l.header.index, name)
+}
+
+fn address(a: &AddressMessage) -> Option<IpNetwork> {
+    let ip = a.attributes.iter().find_map(|x| match x {
+        AddressAttribute::Local(ip) => Some(*ip),
+        _ => None,
+    });
+    let ip = ip.or_else(|| {
+        a.attributes.iter().find_map(|x| match x {
+            AddressAttribute::Address(ip) => Some(*ip),
+            _ => None,
+        })
+    })?;
+    IpNetwork::new(ip, a.header.prefix_len).ok()
+}
