@@ -196,6 +196,28 @@ impl fmt::Display for Route {
     }
 }
 
+/// How the kernel reaches an address: the route it would use (next-hop
+/// resolution for BGP: the covering route's metric is the IGP cost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The covering route's destination.
+    pub route: IpNetwork,
+    pub table: u32,
+    pub metric: u32,
+    /// The covering route's protocol number (2 kernel, 4 static, ...).
+    pub protocol: u8,
+    /// Where it sends packets: one hop without a gateway for a connected
+    /// route; empty for an address of this host.
+    pub next_hops: Vec<NextHop>,
+}
+
+impl Resolution {
+    /// Packets to the address would be forwarded.
+    pub fn usable(&self) -> bool {
+        !self.next_hops.is_empty()
+    }
+}
+
 /// One change for [`Fib::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -358,6 +380,56 @@ impl Fib {
                 d.route.normalized()
             })
             .collect())
+    }
+
+    /// The route the kernel's main table uses for `addr`; `None` when it
+    /// would not forward to it (no route, or a blackhole, unreachable or
+    /// prohibit route: the kernel does not say which).
+    pub fn resolve(&mut self, addr: IpAddr) -> Result<Option<Resolution>, FibError> {
+        let Some(d) = self.nl.lookup(addr)? else { return Ok(None) };
+        let next_hops = match (d.nhid, d.route.target) {
+            (Some(id), _) => self.object_hops(id)?,
+            (None, Target::Via(hops)) => hops,
+            (None, Target::Blackhole) => Vec::new(),
+        };
+        Ok(Some(Resolution {
+            route: d.route.dst,
+            table: d.route.table,
+            metric: d.route.metric,
+            protocol: d.protocol,
+            next_hops,
+        }))
+    }
+
+    /// The next hops of nexthop object `id`: ours from the registry,
+    /// another's (zebra's) asked of the kernel.
+    fn object_hops(&mut self, id: u32) -> Result<Vec<NextHop>, FibError> {
+        if let Some(h) = self.objects.as_ref().and_then(|o| o.hops_of(id)) {
+            return Ok(h);
+        }
+        let fetch = |nl: &mut Netlink, id: u32| -> Result<Option<nexthop::Object>, FibError> {
+            Ok(match nl.request(&nexthop::get_request(id))? {
+                Ok(bytes) => nexthop::parse(&bytes).map(|d| d.object),
+                Err(_) => None,
+            })
+        };
+        let hop = |o: nexthop::Object, weight: u16| match o {
+            nexthop::Object::Hop { gateway, ifindex, onlink } => {
+                Some(NextHop { gateway, ifindex: Some(ifindex), onlink, weight })
+            }
+            _ => None,
+        };
+        Ok(match fetch(&mut self.nl, id)? {
+            Some(nexthop::Object::Group(members)) => {
+                let mut hops = Vec::with_capacity(members.len());
+                for (m, w) in members {
+                    hops.extend(fetch(&mut self.nl, m)?.and_then(|o| hop(o, w)));
+                }
+                hops
+            }
+            Some(o) => hop(o, 1).into_iter().collect(),
+            None => Vec::new(),
+        })
     }
 
     /// Remove our nexthop objects that no route uses any more. How many.

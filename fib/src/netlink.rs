@@ -218,12 +218,12 @@ impl Netlink {
         Err(FibError::Protocol("a dump was interrupted five times in a row".into()))
     }
 
-    pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, FibError> {
-        let mut msg = LinkMessage::default();
-        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    /// Send one request (encoded with sequence number 0) and read its
+    /// answer: the reply message (header included) or the refusal.
+    pub fn request(&mut self, request: &[u8]) -> Result<Result<Vec<u8>, Refused>, FibError> {
         let seq = self.next_seq();
         self.tx.clear();
-        append_message(&mut self.tx, RouteNetlinkMessage::GetLink(msg), NLM_F_REQUEST, seq);
+        append_with_seq(&mut self.tx, request, seq, 0);
         self.sock.send(&self.tx, 0)?;
         loop {
             self.recv()?;
@@ -231,18 +231,62 @@ impl Netlink {
                 if m.seq != seq {
                     continue;
                 }
-                if m.kind == NLMSG_ERROR {
-                    return match parse_error(&m) {
-                        (libc::ENODEV, _) => Ok(None),
-                        (errno, message) => {
-                            Err(Refused { errno, message }.into_error(format!("looking up interface {name}")))
-                        }
-                    };
+                return Ok(match m.kind {
+                    NLMSG_ERROR => {
+                        let (errno, message) = parse_error(&m);
+                        Err(Refused { errno, message })
+                    }
+                    _ => Ok(m.bytes.to_vec()),
+                });
+            }
+        }
+    }
+
+    pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, FibError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        match self.request(&encode(RouteNetlinkMessage::GetLink(msg), NLM_F_REQUEST))? {
+            Err(Refused { errno: libc::ENODEV, .. }) => Ok(None),
+            Err(r) => Err(r.into_error(format!("looking up interface {name}"))),
+            Ok(bytes) => {
+                match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).map(|m| m.payload) {
+                    Ok(NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l))) => {
+                        Ok(Some(l.header.index))
+                    }
+                    other => {
+                        Err(FibError::Protocol(format!("unexpected answer to a link lookup: {other:?}")))
+                    }
                 }
-                let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(m.bytes)
-                    .map_err(|e| FibError::Protocol(format!("undecodable link message: {e}")))?;
-                if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) = parsed.payload {
-                    return Ok(Some(l.header.index));
+            }
+        }
+    }
+
+    /// The route the kernel would use for `addr` in the main table (the
+    /// FIB entry itself: `ip route get fibmatch`), if it would forward.
+    pub fn lookup(&mut self, addr: IpAddr) -> Result<Option<Dumped>, FibError> {
+        let mut msg = RouteMessage::default();
+        let host = IpNetwork::from(addr);
+        msg.header.address_family = family(&host);
+        msg.header.destination_prefix_length = host.prefix();
+        msg.header.flags = RouteFlags::FibMatch;
+        msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(addr)));
+        match self.request(&encode(RouteNetlinkMessage::GetRoute(msg), NLM_F_REQUEST))? {
+            // No route (ENETUNREACH), or one that does not forward: the
+            // kernel answers a blackhole with EINVAL, unreachable with
+            // EHOSTUNREACH, prohibit with EACCES.
+            Err(Refused {
+                errno: libc::ENETUNREACH | libc::EHOSTUNREACH | libc::EINVAL | libc::EACCES,
+                ..
+            }) => Ok(None),
+            Err(r) => Err(r.into_error(format!("looking up {addr}"))),
+            Ok(bytes) => {
+                match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).map(|m| m.payload) {
+                    Ok(NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r))) => {
+                        Ok(decode_route(&r))
+                    }
+                    other => {
+                        Err(FibError::Protocol(format!("unexpected answer to a route lookup: {other:?}")))
+                    }
                 }
             }
         }

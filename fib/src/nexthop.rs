@@ -274,6 +274,11 @@ pub(crate) fn delete_request(id: u32) -> Vec<u8> {
     message(RTM_DELNEXTHOP, NLM_F_REQUEST, AF_UNSPEC, 0, 0, &[(NHA_ID, id.to_ne_bytes().to_vec())])
 }
 
+/// RTM_GETNEXTHOP for one object.
+pub(crate) fn get_request(id: u32) -> Vec<u8> {
+    message(RTM_GETNEXTHOP, NLM_F_REQUEST, AF_UNSPEC, 0, 0, &[(NHA_ID, id.to_ne_bytes().to_vec())])
+}
+
 pub(crate) fn dump_request() -> Vec<u8> {
     message(RTM_GETNEXTHOP, NLM_F_REQUEST | NLM_F_DUMP, AF_UNSPEC, 0, 0, &[])
 }

@@ -499,3 +499,61 @@ fn the_watcher_reports_our_routes_removed_links_going_down_and_lost_events() {
     apply_all(&mut fib, &many);
     events_until(&slow, |e| *e == Event::Resync);
 }
+
+#[test]
+fn next_hops_resolve_through_the_main_table_with_the_covering_routes_metric() {
+    let Some(Setup { lab, mut fib, to_n, to_m }) = setup("fibresolve") else { return };
+    // Connected: metric 0, no gateway, the link.
+    let r =
+        fib.resolve(ip("192.0.2.2")).unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("no route"));
+    assert_eq!((r.route, r.metric, r.protocol), (net("192.0.2.0/26"), 0, 2), "{r:?}");
+    assert_eq!(r.next_hops, [NextHop::device(to_n)], "{r:?}");
+    assert!(r.usable());
+    assert_eq!(fib.resolve(ip("203.0.113.9")).ok(), Some(None), "nothing covers it");
+
+    // An IGP-like route in the main table (someone else's, metric 30), a
+    // more specific one of ours through nexthop objects, and a blackhole.
+    lab.exec("r", &["ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.66", "metric", "30"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ecmp = Route {
+        dst: net("198.51.100.128/25"),
+        table: mdc_fib::MAIN_TABLE,
+        metric: 20,
+        target: Target::Via(vec![
+            NextHop::gateway(ip("192.0.2.2")).on(to_n),
+            NextHop::gateway(ip("192.0.2.66")).on(to_m),
+        ]),
+    };
+    let hole = Route {
+        dst: net("203.0.113.0/24"),
+        table: mdc_fib::MAIN_TABLE,
+        metric: 20,
+        target: Target::Blackhole,
+    };
+    apply_all(&mut fib, &[Change::Replace(ecmp.clone()), Change::Replace(hole)]);
+
+    let r = fib.resolve(ip("198.51.100.7")).ok().flatten().unwrap_or_else(|| panic!("no route"));
+    assert_eq!((r.route, r.metric), (net("198.51.100.0/24"), 30), "{r:?}");
+    assert_eq!(
+        r.next_hops.iter().map(|h| (h.gateway, h.ifindex)).collect::<Vec<_>>(),
+        [(Some(ip("192.0.2.66")), Some(to_m))]
+    );
+    let r = fib.resolve(ip("198.51.100.200")).ok().flatten().unwrap_or_else(|| panic!("no route"));
+    assert_eq!((r.route, r.metric, r.protocol), (ecmp.dst, 20, mdc_fib::PROTOCOL), "{r:?}");
+    let mut gws: Vec<IpAddr> = r.next_hops.iter().filter_map(|h| h.gateway).collect();
+    gws.sort();
+    assert_eq!(gws, [ip("192.0.2.2"), ip("192.0.2.66")], "the group's members: {r:?}");
+    let r = fib.resolve(ip("203.0.113.9")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r, None, "a blackhole does not forward");
+
+    // Someone else's nexthop object (as zebra makes them) resolves too.
+    for cmd in [
+        vec!["ip", "nexthop", "add", "id", "7", "via", "2001:db8::2", "dev", "to-n"],
+        vec!["ip", "-6", "route", "add", "2001:db8:77::/48", "nhid", "7", "metric", "40"],
+    ] {
+        lab.exec("r", &cmd).unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    }
+    let r = fib.resolve(ip("2001:db8:77::1")).ok().flatten().unwrap_or_else(|| panic!("no route"));
+    assert_eq!((r.route, r.metric), (net("2001:db8:77::/48"), 40), "{r:?}");
+    assert_eq!(r.next_hops, [NextHop::gateway(ip("2001:db8::2")).on(to_n)], "{r:?}");
+}
