@@ -50,7 +50,9 @@ pub enum Event {
         ifindex: u32,
         addr: IpNetwork,
     },
-    /// A route with our protocol number appeared (or changed).
+    /// A route with our protocol number appeared (or changed). A route
+    /// by nexthop object comes with no next hops (`Fib::routes` resolves
+    /// them).
     RouteAdded(Route),
     /// A route with our protocol number went away.
     RouteRemoved(Route),
