@@ -69,6 +69,9 @@ pub struct RibConfig {
     /// accepted, without an export policy is sent nothing learned from
     /// other peers (routes this router originates are still announced).
     pub ebgp_requires_policy: bool,
+    /// Report what the unicast destinations forward to ([`Output::Fib`]),
+    /// for a program that installs them in the kernel.
+    pub fib: bool,
 }
 
 impl RibConfig {
@@ -82,6 +85,7 @@ impl RibConfig {
             maximum_paths_by_family: Vec::new(),
             multipath_relax: false,
             ebgp_requires_policy: true,
+            fib: false,
         }
     }
 
@@ -214,6 +218,19 @@ pub enum Output {
     /// An import policy changed and there is no pre-policy copy: ask the
     /// peer for its routes again (ROUTE-REFRESH).
     RequestRefresh { peer: PeerId, family: Family },
+    /// What changed destinations now forward to ([`RibConfig::fib`]).
+    Fib(Vec<FibChange>),
+}
+
+/// A unicast destination's forwarding, for the kernel's FIB: the BGP next
+/// hops of its ECMP set (the best path and those equal to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FibChange {
+    /// Forward `prefix` to these next hops (sorted, at least one).
+    Install { family: Family, prefix: Prefix, next_hops: Vec<IpAddr> },
+    /// Nothing to forward to any more (no path, or only routes originated
+    /// here, which have no next hop).
+    Remove { family: Family, prefix: Prefix },
 }
 
 /// One peer's Adj-RIB-Out for a family while a batch is built for it.
@@ -330,6 +347,8 @@ pub struct Rib {
     /// Index = [`PeerId`]; 0 ([`LOCAL`]) is never a peer.
     peers: Vec<Option<Peer>>,
     out: Vec<Output>,
+    /// FIB changes of the current flush.
+    fib_out: Vec<FibChange>,
     /// Paths taken out (withdrawn, replaced, dropped) since the interner
     /// was last swept (see [`Rib::idle`]).
     dropped_paths: usize,
@@ -807,6 +826,7 @@ impl Rib {
             tables: BTreeMap::new(),
             peers: vec![None],
             out: Vec::new(),
+            fib_out: Vec::new(),
             dropped_paths: 0,
             garbage: Vec::new(),
         }
@@ -1471,6 +1491,9 @@ impl Rib {
                 let messages = per_peer.entry(id).or_default();
                 self.export_slots(id, family, &dirty, true, messages);
             }
+            if self.config.fib && (family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST) {
+                self.fib_changes(family, &dirty);
+            }
             // The groups read the table (the flush's slots are still in
             // cache); flags are cleared and empty slots given back after.
             let Rib { config, tables, peers, .. } = self;
@@ -1491,6 +1514,10 @@ impl Rib {
                 s.best_changed = false;
                 t.release(i);
             }
+        }
+        if !self.fib_out.is_empty() {
+            let changes = std::mem::take(&mut self.fib_out);
+            self.out.push(Output::Fib(changes));
         }
         for (id, messages) in per_peer {
             if messages.is_empty() {
@@ -1526,6 +1553,35 @@ impl Rib {
             local: s.local,
             extended_next_hop: neg.extended_next_hop.contains(&(Family::IPV4_UNICAST, Afi::IPV6)),
         })
+    }
+
+    /// What the flush's destinations now forward to. With one path per
+    /// destination that changes only with the best path; with ECMP any
+    /// change of a destination's paths may change its set, and it is sent
+    /// again (an identical replace costs the kernel little, a missed one
+    /// would leave a stale route).
+    fn fib_changes(&mut self, family: Family, dirty: &[u32]) {
+        let ecmp = self.config.maximum_paths(family) > 1;
+        let Some(t) = self.tables.get(&family) else { return };
+        let mut changes = Vec::new();
+        for &i in dirty {
+            let Some(s) = t.slot(i) else { continue };
+            let Some(&prefix) = s.dest.prefix() else { continue };
+            if !s.best_changed && !ecmp {
+                continue;
+            }
+            let n = self.multipath_len(family, &s.paths);
+            let mut next_hops: Vec<IpAddr> =
+                s.paths.iter().take(n).filter_map(|p| p.attrs.next_hop_ip()).collect();
+            next_hops.sort_unstable();
+            next_hops.dedup();
+            changes.push(if next_hops.is_empty() {
+                FibChange::Remove { family, prefix }
+            } else {
+                FibChange::Install { family, prefix, next_hops }
+            });
+        }
+        self.fib_out.extend(changes);
     }
 
     /// The ECMP set of a destination: the best path and those equal to it

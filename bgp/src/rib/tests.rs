@@ -824,3 +824,71 @@ mod properties {
         }
     }
 }
+
+/// The FIB changes of these outputs.
+fn fib(out: &[Output]) -> Vec<FibChange> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Fib(c) => Some(c.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn install(prefix: &str, next_hops: &[&str]) -> FibChange {
+    FibChange::Install {
+        family: Family::IPV4_UNICAST,
+        prefix: pfx(prefix),
+        next_hops: next_hops.iter().map(|n| ip(n)).collect(),
+    }
+}
+
+fn remove(prefix: &str) -> FibChange {
+    FibChange::Remove { family: Family::IPV4_UNICAST, prefix: pfx(prefix) }
+}
+
+#[test]
+fn fib_changes_follow_the_best_path_and_the_ecmp_set() {
+    // Off by default: nothing for the FIB.
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    assert!(fib(&lab.rib.flush()).is_empty());
+
+    // One path per destination: a change only when the best path changes.
+    let mut lab = Lab::new(RibConfig { fib: true, ..config() });
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65002, "192.0.2.2", "192.0.2.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24", "198.51.100.0/24"], vec![]));
+    assert_eq!(
+        fib(&lab.rib.flush()),
+        [install("203.0.113.0/24", &["192.0.2.1"]), install("198.51.100.0/24", &["192.0.2.1"])]
+    );
+    lab.rib.update(b, &announce(&[65002, 9], "192.0.2.2", &["203.0.113.0/24"], vec![]));
+    assert!(fib(&lab.rib.flush()).is_empty(), "a longer path changes nothing");
+    lab.rib.update(a, &withdraw(&["203.0.113.0/24"]));
+    assert_eq!(fib(&lab.rib.flush()), [install("203.0.113.0/24", &["192.0.2.2"])], "falls back to b");
+    lab.rib.update(b, &withdraw(&["203.0.113.0/24"]));
+    assert_eq!(fib(&lab.rib.flush()), [remove("203.0.113.0/24")]);
+
+    // ECMP: an equal path joins the set without changing the best path.
+    let mut lab = Lab::new(RibConfig { fib: true, maximum_paths: 4, ..config() });
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65001, "192.0.2.2", "192.0.2.254", |_| {});
+    lab.rib.update(b, &announce(&[65001, 7], "192.0.2.2", &["203.0.113.0/24"], vec![]));
+    assert_eq!(fib(&lab.rib.flush()), [install("203.0.113.0/24", &["192.0.2.2"])]);
+    lab.rib.update(a, &announce(&[65001, 7], "192.0.2.1", &["203.0.113.0/24"], vec![]));
+    assert_eq!(fib(&lab.rib.flush()), [install("203.0.113.0/24", &["192.0.2.1", "192.0.2.2"])]);
+    lab.rib.update(b, &withdraw(&["203.0.113.0/24"]));
+    assert_eq!(fib(&lab.rib.flush()), [install("203.0.113.0/24", &["192.0.2.1"])]);
+
+    // Routes originated here have no next hop: nothing to install.
+    let origin = vec![PathAttribute::new(AttrValue::Origin(Origin::Igp))];
+    lab.rib.originate(
+        Family::IPV4_UNICAST,
+        pfx("192.0.2.128/25"),
+        AttrsBuilder { list: origin, ..Default::default() },
+    );
+    assert_eq!(fib(&lab.rib.flush()), [remove("192.0.2.128/25")]);
+}

@@ -42,7 +42,9 @@ use crate::fsm::{ConfigError, DownReason, PeerConfig, RemoteAs, State};
 use crate::negotiate::Negotiated;
 use crate::nlri::{Nlri, Prefix};
 use crate::notification::Notification;
-use crate::rib::{Attrs, Dest, Output, PeerId, PeerPolicy, Rib, RibConfig, RibStats, RouteView, SessionInfo};
+use crate::rib::{
+    Attrs, Dest, FibChange, Output, PeerId, PeerPolicy, Rib, RibConfig, RibStats, RouteView, SessionInfo,
+};
 use crate::update::UpdateDecode;
 use peer::{PeerCmd, PeerEvent, StopKind};
 
@@ -78,6 +80,9 @@ pub struct SpeakerConfig {
     /// speaker's). The library's default accepts eBGP routes without a
     /// policy; mdcd turns RFC 8212 on.
     pub rib: RibConfig,
+    /// Where to send what unicast destinations forward to (one batch per
+    /// RIB flush), for a program that installs them in the kernel.
+    pub fib: Option<std::sync::mpsc::Sender<Vec<FibChange>>>,
 }
 
 impl SpeakerConfig {
@@ -88,6 +93,7 @@ impl SpeakerConfig {
             local_as,
             listen: vec![SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), BGP_PORT)],
             rib: RibConfig { ebgp_requires_policy: false, ..RibConfig::new(local_as, router_id) },
+            fib: None,
         }
     }
 }
@@ -264,6 +270,7 @@ impl Speaker {
         let mut rib_config = config.rib.clone();
         rib_config.local_as = config.local_as;
         rib_config.router_id = config.router_id;
+        rib_config.fib = config.fib.is_some();
         let (to_rib, from_peers) = mpsc::unbounded_channel();
         let task = SpeakerTask {
             base: Instant::now(),
@@ -274,6 +281,7 @@ impl Speaker {
             events: events.clone(),
             to_rib,
             backlog: Arc::new(AtomicUsize::new(0)),
+            fib: config.fib.clone(),
         };
         let run = task.run(rx, accept_rx, from_peers);
         let rt = tokio::runtime::Handle::current();
@@ -510,6 +518,8 @@ struct SpeakerTask {
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
     /// Routes queued for the RIB (see `peer::MAX_RIB_BACKLOG`).
     backlog: Arc<AtomicUsize>,
+    /// See [`SpeakerConfig::fib`].
+    fib: Option<std::sync::mpsc::Sender<Vec<FibChange>>>,
 }
 
 impl SpeakerTask {
@@ -690,6 +700,7 @@ impl SpeakerTask {
                 let mut config = *config;
                 config.local_as = self.rib.config().local_as;
                 config.router_id = self.rib.config().router_id;
+                config.fib = self.fib.is_some();
                 self.rib.set_config(config);
             }
             Command::Stats(reply) => {
@@ -789,6 +800,11 @@ impl SpeakerTask {
                     if let Some(p) = self.peers.values().find(|p| p.id == peer) {
                         let (tx, _) = oneshot::channel();
                         let _ = p.tx.send(PeerCmd::RouteRefresh(family, tx));
+                    }
+                }
+                Output::Fib(changes) => {
+                    if let Some(fib) = &self.fib {
+                        let _ = fib.send(changes);
                     }
                 }
             }
