@@ -301,46 +301,44 @@ impl Fib {
     /// Next hops with an interface go in shared nexthop objects, made
     /// first when new; next hops without one go inline.
     pub fn apply(&mut self, changes: &[Change]) -> Vec<Result<(), FibError>> {
-        let mut out: Vec<Result<(), FibError>> = Vec::with_capacity(changes.len());
+        // Checked once; the nexthop object of each valid route (`None`:
+        // inline), with the objects still to make.
         let mut create = Vec::new();
-        let mut nhids = Vec::with_capacity(changes.len());
-        for c in changes {
-            let nhid = match (c, self.objects.as_mut()) {
-                (Change::Replace(r @ Route { target: Target::Via(hops), .. }), Some(objects))
-                    if r.check().is_ok() =>
-                {
-                    objects.id_for(hops, self.protocol, &mut create)
-                }
-                _ => None,
-            };
-            nhids.push(nhid);
-        }
-        let mut refused_objects = std::collections::HashSet::new();
+        let planned: Vec<Result<Option<u32>, FibError>> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Replace(r) => r.check().map(|()| match (&r.target, self.objects.as_mut()) {
+                    (Target::Via(hops), Some(objects)) => objects.id_for(hops, self.protocol, &mut create),
+                    _ => None,
+                }),
+                Change::Delete(_) => Ok(None),
+            })
+            .collect();
         if !create.is_empty() {
             let requests: Vec<Vec<u8>> = create.iter().map(|(_, r)| r.clone()).collect();
             for ((id, _), r) in create.iter().zip(self.nl.transact(&requests)) {
-                if r.is_err() {
-                    refused_objects.insert(*id);
-                    if let Some(o) = self.objects.as_mut() {
-                        o.forget(*id);
-                    }
+                if r.is_err()
+                    && let Some(o) = self.objects.as_mut()
+                {
+                    o.forget(*id);
                 }
             }
         }
+        let mut out: Vec<Result<(), FibError>> = Vec::with_capacity(changes.len());
         let mut requests = Vec::with_capacity(changes.len());
         let mut at = Vec::with_capacity(changes.len());
-        for (i, (c, nhid)) in changes.iter().zip(nhids).enumerate() {
-            // A route whose object (or one of its group's) was refused
-            // goes inline: the kernel then says what is wrong with it.
-            let nhid = nhid.filter(|id| {
-                !refused_objects.contains(id)
-                    && self.objects.as_ref().is_some_and(|o| o.hops_of(*id).is_some())
+        for (i, (c, plan)) in changes.iter().zip(planned).enumerate() {
+            let req = plan.map(|nhid| match c {
+                // A route whose object was refused (a group is refused
+                // with its members) goes inline: the kernel then says
+                // what is wrong with it.
+                Change::Replace(r) => {
+                    let nhid = nhid.filter(|id| self.objects.as_ref().is_some_and(|o| o.contains(*id)));
+                    netlink::route_request(r, self.protocol, nhid)
+                }
+                Change::Delete(k) => netlink::delete_request(k, self.protocol),
             });
-            let checked = match c {
-                Change::Replace(r) => r.check().map(|()| netlink::route_request(r, self.protocol, nhid)),
-                Change::Delete(k) => Ok(netlink::delete_request(k, self.protocol)),
-            };
-            match checked {
+            match req {
                 Ok(req) => {
                     requests.push(req);
                     at.push(i);
@@ -434,7 +432,7 @@ impl Fib {
 
     /// Remove our nexthop objects that no route uses any more. How many.
     pub fn collect_nexthops(&mut self) -> Result<usize, FibError> {
-        let Some(objects) = self.objects.as_ref() else { return Ok(0) };
+        let Some(objects) = self.objects.as_ref().filter(|o| !o.is_empty()) else { return Ok(0) };
         let used: std::collections::HashSet<u32> =
             self.nl.dump_routes()?.into_iter().filter_map(|d| d.nhid).collect();
         let unused = objects.unused(&used);

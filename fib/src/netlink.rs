@@ -294,20 +294,20 @@ impl Netlink {
 }
 
 /// One netlink message of a datagram.
-struct Msg<'a> {
+pub(crate) struct Msg<'a> {
     kind: u16,
     flags: u16,
     seq: u32,
     /// The whole message, header included.
-    bytes: &'a [u8],
+    pub bytes: &'a [u8],
 }
 
-struct Messages<'a> {
+pub(crate) struct Messages<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> Messages<'a> {
-    fn new(buf: &'a [u8]) -> Messages<'a> {
+    pub fn new(buf: &'a [u8]) -> Messages<'a> {
         Messages { rest: buf }
     }
 }
@@ -329,11 +329,11 @@ impl<'a> Iterator for Messages<'a> {
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 

@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST};
 
 use crate::NextHop;
+use crate::netlink::{u16_at, u32_at};
 
 const RTM_NEWNEXTHOP: u16 = 104;
 const RTM_DELNEXTHOP: u16 = 105;
@@ -156,6 +157,15 @@ impl Registry {
         self.by_id.remove(&id);
     }
 
+    /// Object `id` is ours and known to exist.
+    pub fn contains(&self, id: u32) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
     /// The next hops of object `id`, if it is ours.
     pub fn hops_of(&self, id: u32) -> Option<Vec<NextHop>> {
         let hop = |id: u32, weight: u16| match self.by_id.get(&id) {
@@ -281,14 +291,6 @@ pub(crate) fn get_request(id: u32) -> Vec<u8> {
 
 pub(crate) fn dump_request() -> Vec<u8> {
     message(RTM_GETNEXTHOP, NLM_F_REQUEST | NLM_F_DUMP, AF_UNSPEC, 0, 0, &[])
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 fn ip(family: u8, v: &[u8]) -> Option<IpAddr> {

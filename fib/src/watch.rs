@@ -96,16 +96,12 @@ impl Watcher {
             Err(e) => return Err(e.into()),
         }
         let mut out = Vec::new();
-        let mut rest = self.rx.as_slice();
-        while let Some(len) = rest.get(..4).and_then(|l| l.try_into().ok()).map(u32::from_ne_bytes) {
-            let len = len as usize;
-            let Some(msg) = rest.get(..len).filter(|_| len >= 16) else { break };
-            if let Ok(parsed) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg)
-                && let NetlinkPayload::InnerMessage(m) = parsed.payload
+        for m in netlink::Messages::new(&self.rx) {
+            if let Ok(parsed) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(m.bytes)
+                && let NetlinkPayload::InnerMessage(inner) = parsed.payload
             {
-                out.extend(self.event(m));
+                out.extend(self.event(inner));
             }
-            rest = rest.get(len.next_multiple_of(4)..).unwrap_or_default();
         }
         Ok(out)
     }

@@ -215,22 +215,27 @@ impl Attrs {
                 .find(|&(_, c, _)| c == type_code)
                 .and_then(|(f, c, v)| decode(f, c, v))
                 .map(|a| a.value),
-            Stored::Typed(l) => l.iter().find(|a| a.code() == type_code).map(|a| a.value.clone()),
+            Stored::Typed(l) => Attrs::typed(l, type_code).cloned(),
         }
     }
 
-    /// The encoded value of an attribute, without decoding it.
-    fn raw(&self, type_code: u8) -> Option<&[u8]> {
+    /// The encoded value of an attribute, without decoding it (`None`:
+    /// absent), or the typed list of a set kept typed.
+    fn raw(&self, type_code: u8) -> Result<Option<&[u8]>, &[PathAttribute]> {
         match &self.stored {
-            Stored::Wire(w) => WireAttrs(w).find(|&(_, c, _)| c == type_code).map(|(_, _, v)| v),
-            Stored::Typed(_) => None,
+            Stored::Wire(w) => Ok(WireAttrs(w).find(|&(_, c, _)| c == type_code).map(|(_, _, v)| v)),
+            Stored::Typed(l) => Err(l),
         }
     }
 
-    /// A 4-byte attribute value (MED, ORIGINATOR_ID) without decoding.
-    fn raw_u32(&self, type_code: u8) -> Option<Option<u32>> {
-        let v = self.raw(type_code)?;
-        Some(v.try_into().ok().map(u32::from_be_bytes))
+    /// The typed value of an attribute of a set kept typed.
+    fn typed(list: &[PathAttribute], type_code: u8) -> Option<&AttrValue> {
+        list.iter().find(|a| a.code() == type_code).map(|a| &a.value)
+    }
+
+    /// A 4-byte attribute value (MED, ORIGINATOR_ID).
+    fn be_u32(v: Option<&[u8]>) -> Option<u32> {
+        v.and_then(|v| v.try_into().ok()).map(u32::from_be_bytes)
     }
 
     pub fn next_hop(&self) -> Option<&NextHop> {
@@ -275,8 +280,12 @@ impl Attrs {
 
     /// The AS path holds `asn` (the loop check, without decoding it).
     pub fn as_path_contains(&self, asn: u32) -> bool {
-        let Some(mut v) = self.raw(code::AS_PATH) else {
-            return matches!(&self.stored, Stored::Typed(_)) && self.as_path().contains(asn);
+        let mut v = match self.raw(code::AS_PATH) {
+            Ok(Some(v)) => v,
+            Ok(None) => return false,
+            Err(l) => {
+                return matches!(Attrs::typed(l, code::AS_PATH), Some(AttrValue::AsPath(p)) if p.contains(asn));
+            }
         };
         // Segments: type, count, count 4-octet AS numbers.
         while let Some((&[_, n], rest)) = v.split_first_chunk::<2>() {
@@ -291,12 +300,12 @@ impl Attrs {
     }
 
     pub fn med(&self) -> Option<u32> {
-        if let Some(v) = self.raw_u32(code::MULTI_EXIT_DISC) {
-            return v;
-        }
-        match self.get(code::MULTI_EXIT_DISC) {
-            Some(AttrValue::MultiExitDisc(v)) => Some(v),
-            _ => None,
+        match self.raw(code::MULTI_EXIT_DISC) {
+            Ok(v) => Attrs::be_u32(v),
+            Err(l) => match Attrs::typed(l, code::MULTI_EXIT_DISC) {
+                Some(AttrValue::MultiExitDisc(v)) => Some(*v),
+                _ => None,
+            },
         }
     }
 
@@ -305,12 +314,12 @@ impl Attrs {
     }
 
     pub fn originator_id(&self) -> Option<Ipv4Addr> {
-        if let Some(v) = self.raw_u32(code::ORIGINATOR_ID) {
-            return v.map(Ipv4Addr::from);
-        }
-        match self.get(code::ORIGINATOR_ID) {
-            Some(AttrValue::OriginatorId(v)) => Some(v),
-            _ => None,
+        match self.raw(code::ORIGINATOR_ID) {
+            Ok(v) => Attrs::be_u32(v).map(Ipv4Addr::from),
+            Err(l) => match Attrs::typed(l, code::ORIGINATOR_ID) {
+                Some(AttrValue::OriginatorId(v)) => Some(*v),
+                _ => None,
+            },
         }
     }
 
@@ -324,19 +333,21 @@ impl Attrs {
     /// The number of cluster ids in CLUSTER_LIST (without decoding it).
     pub fn cluster_list_len(&self) -> usize {
         match self.raw(code::CLUSTER_LIST) {
-            Some(v) => v.len() / 4,
-            None => self.cluster_list().len(),
+            Ok(v) => v.map_or(0, |v| v.len() / 4),
+            Err(l) => match Attrs::typed(l, code::CLUSTER_LIST) {
+                Some(AttrValue::ClusterList(v)) => v.len(),
+                _ => 0,
+            },
         }
     }
 
     /// Carries this RFC 1997 community (without decoding the list).
     pub fn has_community(&self, c: Community) -> bool {
-        if let Some(v) = self.raw(code::COMMUNITIES) {
-            return v.chunks_exact(4).any(|x| x == c.0.to_be_bytes());
-        }
-        match self.get(code::COMMUNITIES) {
-            Some(AttrValue::Communities(list)) => list.0.contains(&c),
-            _ => false,
+        match self.raw(code::COMMUNITIES) {
+            Ok(v) => v.is_some_and(|v| v.chunks_exact(4).any(|x| x == c.0.to_be_bytes())),
+            Err(l) => {
+                matches!(Attrs::typed(l, code::COMMUNITIES), Some(AttrValue::Communities(list)) if list.0.contains(&c))
+            }
         }
     }
 
