@@ -973,24 +973,13 @@ pub struct CollisionOutcome {
     pub survivor_actions: Vec<Action>,
 }
 
-/// Collision detection (RFC 4271 §6.8) between two FSMs of the same peer,
-/// one per TCP connection. Call it whenever either receives an OPEN.
-///
-/// - Established beats anything (the newer connection closes).
-/// - Otherwise the peer's BGP identifier must be known on one of them
-///   (its OPEN arrived); an OPEN on either connection names the same peer,
-///   so a connection in OpenSent is examined too. The connection opened by
-///   the speaker with the lower BGP identifier closes; equal identifiers
-///   (eBGP, RFC 6286 §2.3) compare AS numbers the same way.
-/// - `None`: no collision to resolve (a side not in OpenSent, OpenConfirm
-///   or Established, no OPEN yet, or both connections opened by the same
-///   side).
-pub fn resolve_collision(first: &mut Fsm, second: &mut Fsm, now_ms: u64) -> Option<CollisionOutcome> {
+/// Which connection [`resolve_collision`] would close, without closing it.
+pub fn collision_loser(first: &Fsm, second: &Fsm) -> Option<Side> {
     let live = |f: &Fsm| f.has_connection();
     if !live(first) || !live(second) {
         return None;
     }
-    let closed = match (first.state, second.state) {
+    Some(match (first.state, second.state) {
         (State::Established, _) => Side::Second,
         (_, State::Established) => Side::First,
         _ => {
@@ -1004,7 +993,23 @@ pub fn resolve_collision(first: &mut Fsm, second: &mut Fsm, now_ms: u64) -> Opti
             let close_origin = if local < remote { Origin::Local } else { Origin::Remote };
             if a == close_origin { Side::First } else { Side::Second }
         }
-    };
+    })
+}
+
+/// Collision detection (RFC 4271 §6.8) between two FSMs of the same peer,
+/// one per TCP connection. Call it whenever either receives an OPEN.
+///
+/// - Established beats anything (the newer connection closes).
+/// - Otherwise the peer's BGP identifier must be known on one of them
+///   (its OPEN arrived); an OPEN on either connection names the same peer,
+///   so a connection in OpenSent is examined too. The connection opened by
+///   the speaker with the lower BGP identifier closes; equal identifiers
+///   (eBGP, RFC 6286 §2.3) compare AS numbers the same way.
+/// - `None`: no collision to resolve (a side not in OpenSent, OpenConfirm
+///   or Established, no OPEN yet, or both connections opened by the same
+///   side).
+pub fn resolve_collision(first: &mut Fsm, second: &mut Fsm, now_ms: u64) -> Option<CollisionOutcome> {
+    let closed = collision_loser(first, second)?;
     let (loser, survivor) = match closed {
         Side::First => (first, second),
         Side::Second => (second, first),

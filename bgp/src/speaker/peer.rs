@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::{PeerSettings, PeerStatus, SpeakerError, SpeakerEvent};
 use crate::family::Family;
-use crate::fsm::{Action, ConfigError, DownReason, Event, Fsm, State, resolve_collision};
+use crate::fsm::{Action, ConfigError, DownReason, Event, Fsm, State, collision_loser, resolve_collision};
 use crate::message::{HEADER_LEN, Message, frame_len};
 use crate::negotiate::Negotiated;
 use crate::notification::{Notification, cease_subcode};
@@ -593,6 +593,23 @@ impl PeerTask {
     fn check_collision(&mut self) {
         let now = self.now_ms();
         let Some(extra) = self.extra.as_mut() else { return };
+        // RFC 4271 §6.8 closes the losing connection at once. When it is in
+        // OpenConfirm, our KEEPALIVE has gone out on it and the peer may be
+        // Established there already (it saw no collision yet); it would
+        // then close the other connection, and both would die. Wait for
+        // the peer's KEEPALIVE (this connection becomes Established and
+        // wins) or its Cease (it closes and the other wins); the hold timer
+        // bounds the wait.
+        let (main, other) = (&self.main.fsm, &extra.fsm);
+        let by_rule = main.state() != State::Established && other.state() != State::Established;
+        let loser = match collision_loser(main, other) {
+            Some(crate::fsm::Side::First) => main,
+            Some(crate::fsm::Side::Second) => other,
+            None => return,
+        };
+        if by_rule && loser.state() == State::OpenConfirm {
+            return;
+        }
         let Some(outcome) = resolve_collision(&mut self.main.fsm, &mut extra.fsm, now) else { return };
         let (main_key, extra_key) = (self.main.key, extra.key);
         let (closed, survivor) = match outcome.closed {
