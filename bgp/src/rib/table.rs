@@ -307,7 +307,21 @@ impl Table {
     /// Housekeeping when idle: after many destinations went away, rebuild
     /// the index (same capacity, no tombstones) so that lookups of the
     /// table announced again do not probe through them.
+    ///
+    /// A table left empty (the only feeder withdrew everything or went
+    /// down) starts again as new: a table announced again then fills its
+    /// slots in order and the index grows with it, as the first time.
+    /// Reusing the freed slots instead probes a full-size index from the
+    /// first route and took 0.1 s (12%) longer for a full table. Slot
+    /// numbers may restart: a slot is only released once every peer was
+    /// told, so no Adj-RIB-Out refers to one.
     pub fn tidy(&mut self) {
+        if self.index.is_empty() && self.dirty.is_empty() {
+            if self.slots.len > 0 {
+                *self = Table::default();
+            }
+            return;
+        }
         if self.released >= 1024 && self.released >= self.index.len() {
             self.grow_index(u32::MAX);
         }
@@ -438,6 +452,29 @@ mod tests {
             assert_eq!(t.slot_for(dest(n)), i, "destination {n} not added twice");
         }
         assert_eq!(t.len(), live.len());
+    }
+
+    #[test]
+    fn an_emptied_table_starts_again_from_slot_zero() {
+        let mut t = Table::default();
+        let slots: Vec<u32> = (0..3000).map(|n| t.slot_for(dest(n))).collect();
+        t.tidy();
+        assert_eq!(t.capacity(), 3000, "a table with destinations is kept");
+        for &i in &slots[..2999] {
+            t.release(i);
+        }
+        t.tidy();
+        assert_eq!(t.capacity(), 3000, "one destination left keeps every slot");
+        assert_eq!(t.find(&dest(2999)), slots.last().copied());
+        if let Some(&i) = slots.last() {
+            t.release(i);
+        }
+        t.tidy();
+        assert_eq!((t.capacity(), t.len(), t.free.len()), (0, 0, 0));
+        assert_eq!(t.find(&dest(2999)), None);
+        assert_eq!(t.slot_for(dest(7)), 0);
+        assert_eq!(t.slot_for(dest(8)), 1);
+        assert_eq!(t.find(&dest(7)), Some(0));
     }
 
     fn path(peer: PeerId) -> Path {

@@ -256,6 +256,59 @@ fn withdrawn_sets_leave_the_interner_and_idle_hands_them_over_with_the_indexes_r
 }
 
 #[test]
+fn a_table_withdrawn_and_announced_again_reaches_other_peers_whether_slots_are_reused_or_renumbered() {
+    // Idle between the withdrawal and the new announcement empties the
+    // table and numbers its slots from zero again; without, the freed slots
+    // are reused. Either way the other peer's Adj-RIB-Out must follow.
+    for idle in [false, true] {
+        let mut lab = Lab::new(config());
+        let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+        let b = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+        let prefixes: Vec<String> =
+            (0..3000u32).map(|n| format!("10.{}.{}.0/24", n / 256, n % 256)).collect();
+        let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let announced_to_b = |lab: &mut Lab, order: &[&str]| {
+            for chunk in order.chunks(100) {
+                lab.rib.update(a, &announce(&[65001], "192.0.2.1", chunk, vec![]));
+            }
+            let out = lab.rib.flush();
+            let (ann, wd) = summary(&sent(&out, b));
+            assert!(wd.is_empty(), "idle {idle}: {wd:?}");
+            sorted(ann.into_iter().map(|(p, _, _)| p).collect())
+        };
+        let withdrawn_from_b = |lab: &mut Lab, order: &[&str]| {
+            lab.rib.update(a, &withdraw(order));
+            let out = lab.rib.flush();
+            let (ann, wd) = summary(&sent(&out, b));
+            assert!(ann.is_empty(), "idle {idle}: {ann:?}");
+            sorted(wd)
+        };
+        assert_eq!(announced_to_b(&mut lab, &refs), sorted(prefixes.clone()));
+        assert_eq!(withdrawn_from_b(&mut lab, &refs), sorted(prefixes.clone()));
+        if idle {
+            lab.rib.idle();
+        }
+        // Again, in the opposite order: each prefix lands in another slot.
+        let reversed: Vec<&str> = refs.iter().rev().copied().collect();
+        assert_eq!(announced_to_b(&mut lab, &reversed), sorted(prefixes.clone()), "idle {idle}");
+        assert_eq!(lab.rib.stats().destinations, 3000);
+        let (gone, kept) = refs.split_at(1000);
+        assert_eq!(withdrawn_from_b(&mut lab, gone), sorted(gone.iter().map(|p| p.to_string()).collect()));
+        for p in kept {
+            assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx(p)).is_some(), "idle {idle}: {p}");
+        }
+        for p in gone {
+            assert!(lab.rib.lookup(Family::IPV4_UNICAST, &pfx(p)).is_none(), "idle {idle}: {p}");
+        }
+        assert_eq!(withdrawn_from_b(&mut lab, kept), sorted(kept.iter().map(|p| p.to_string()).collect()));
+    }
+}
+
+#[test]
 fn a_replaced_path_lets_its_set_go_unless_another_path_holds_it() {
     let mut lab = Lab::new(config());
     let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
