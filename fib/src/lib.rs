@@ -288,6 +288,12 @@ impl Fib {
     }
 
     /// Whether next hops go in shared nexthop objects (else inline).
+    /// The netlink port id of the socket changes go through (see
+    /// [`Watcher::ignore_port`]).
+    pub fn port_id(&self) -> Result<u32, FibError> {
+        Ok(self.nl.port_id()?)
+    }
+
     pub fn uses_nexthop_objects(&self) -> bool {
         self.objects.is_some()
     }

@@ -75,6 +75,14 @@ pub(crate) struct Netlink {
 }
 
 impl Netlink {
+    /// The socket's netlink port id: the kernel's notifications of changes
+    /// made through this socket carry it.
+    pub fn port_id(&self) -> io::Result<u32> {
+        let mut addr = SocketAddr::new(0, 0);
+        self.sock.get_address(&mut addr)?;
+        Ok(addr.port_number())
+    }
+
     pub fn open() -> io::Result<Netlink> {
         let mut sock = Socket::new(NETLINK_ROUTE)?;
         sock.bind_auto()?;

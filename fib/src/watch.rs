@@ -56,6 +56,12 @@ pub enum Event {
     RouteAdded(Route),
     /// A route with our protocol number went away.
     RouteRemoved(Route),
+    /// A route of another protocol was added, replaced or removed: what
+    /// resolves through it (BGP next hops) may have changed.
+    OtherRoute {
+        table: u32,
+        dst: IpNetwork,
+    },
     /// Events were lost (the socket overflowed): read the state again.
     Resync,
 }
@@ -84,6 +90,15 @@ impl Watcher {
     pub fn set_buffer(&self, bytes: usize) -> Result<(), FibError> {
         self.sock.set_rx_buf_sz(bytes)?;
         Ok(())
+    }
+
+    /// Do not report what a [`crate::Fib`] changed itself: the kernel drops
+    /// the notifications sent on behalf of netlink port `port` (see
+    /// [`crate::Fib::port_id`]) before they reach this socket, so that a
+    /// full table installed does not flood the watcher (FRR's zebra filters
+    /// its own notifications the same way).
+    pub fn ignore_port(&self, port: u32) -> Result<(), FibError> {
+        Ok(attach_drop_port_filter(&self.sock, port)?)
     }
 
     /// Block until the kernel sends something; the events in it (possibly
@@ -124,15 +139,59 @@ impl Watcher {
             RouteNetlinkMessage::DelAddress(a) => {
                 address(&a).map(|addr| Event::AddressRemoved { ifindex: a.header.index, addr })
             }
-            RouteNetlinkMessage::NewRoute(r) => netlink::decode_route(&r)
-                .filter(|d| d.protocol == self.protocol)
-                .map(|d| Event::RouteAdded(d.route)),
-            RouteNetlinkMessage::DelRoute(r) => netlink::decode_route(&r)
-                .filter(|d| d.protocol == self.protocol)
-                .map(|d| Event::RouteRemoved(d.route)),
+            RouteNetlinkMessage::NewRoute(r) => netlink::decode_route(&r).map(|d| {
+                if d.protocol == self.protocol {
+                    Event::RouteAdded(d.route)
+                } else {
+                    Event::OtherRoute { table: d.route.table, dst: d.route.dst }
+                }
+            }),
+            RouteNetlinkMessage::DelRoute(r) => netlink::decode_route(&r).map(|d| {
+                if d.protocol == self.protocol {
+                    Event::RouteRemoved(d.route)
+                } else {
+                    Event::OtherRoute { table: d.route.table, dst: d.route.dst }
+                }
+            }),
             _ => None,
         }
     }
+}
+
+/// A classic BPF socket filter: drop a message whose `nlmsg_pid` is `port`
+/// (each notification comes alone in its datagram, so its header is at
+/// offset 0), keep the rest.
+#[allow(unsafe_code)]
+fn attach_drop_port_filter(sock: &Socket, port: u32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // BPF_LD | BPF_W | BPF_ABS reads big-endian: compare with the port as
+    // it reads the host-order header field.
+    let program = [
+        // A = nlmsg_pid (offset 12 of struct nlmsghdr)
+        libc::sock_filter { code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, jt: 0, jf: 0, k: 12 },
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: u32::from_be_bytes(port.to_ne_bytes()),
+        },
+        libc::sock_filter { code: (libc::BPF_RET | libc::BPF_K) as u16, jt: 0, jf: 0, k: 0 },
+        libc::sock_filter { code: (libc::BPF_RET | libc::BPF_K) as u16, jt: 0, jf: 0, k: u32::MAX },
+    ];
+    let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr().cast_mut() };
+    // SAFETY: the kernel copies the program during the call; `program` and
+    // `fprog` outlive it, and `len` is the program's length. The
+    // descriptor is the open socket `sock` holds.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            std::ptr::from_ref(&fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
 fn subscribe() -> io::Result<Socket> {

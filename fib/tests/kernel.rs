@@ -408,10 +408,17 @@ fn next_hops_with_an_interface_share_nexthop_objects_that_outlive_the_process() 
 
 /// A watcher on `r` on a thread of its own, its events on a channel.
 fn watch(lab: &Lab, buffer: Option<usize>) -> std::sync::mpsc::Receiver<Event> {
+    watch_ignoring(lab, buffer, None)
+}
+
+fn watch_ignoring(lab: &Lab, buffer: Option<usize>, ignore: Option<u32>) -> std::sync::mpsc::Receiver<Event> {
     let mut w =
         Watcher::open_in_netns(&lab.ns("r"), mdc_fib::PROTOCOL).unwrap_or_else(|e| panic!("watch: {e}"));
     if let Some(b) = buffer {
         w.set_buffer(b).unwrap_or_else(|e| panic!("{e}"));
+    }
+    if let Some(port) = ignore {
+        w.ignore_port(port).unwrap_or_else(|e| panic!("{e}"));
     }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -454,10 +461,12 @@ fn the_watcher_reports_our_routes_removed_links_going_down_and_lost_events() {
     let desired = [by_n.clone(), by_m.clone()];
     fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
     events_until(&events, |e| matches!(e, Event::RouteAdded(r) if r.dst == by_m.dst));
-    // Someone else's route is no event of ours.
+    // Someone else's route is reported as such (it may carry BGP next
+    // hops), not as one of ours.
     let table = TABLE.to_string();
     lab.exec("r", &["ip", "route", "add", "203.0.113.128/25", "via", "192.0.2.66", "table", &table])
         .unwrap_or_else(|e| panic!("{e}"));
+    events_until(&events, |e| *e == Event::OtherRoute { table: TABLE, dst: net("203.0.113.128/25") });
 
     // Deleted by hand: reported, and reconcile puts it back.
     lab.exec("r", &["ip", "route", "del", "198.51.100.0/24", "table", &table])
@@ -498,6 +507,30 @@ fn the_watcher_reports_our_routes_removed_links_going_down_and_lost_events() {
         .collect();
     apply_all(&mut fib, &many);
     events_until(&slow, |e| *e == Event::Resync);
+}
+
+#[test]
+fn a_watcher_that_ignores_the_fibs_port_sees_only_what_others_change() {
+    let Some(Setup { lab, mut fib, to_m, .. }) = setup("fibquiet") else { return };
+    // The buffer that overflowed above: our 4000 changes never reach it.
+    let port = fib.port_id().unwrap_or_else(|e| panic!("{e}"));
+    let events = watch_ignoring(&lab, Some(4096), Some(port));
+    let many: Vec<Change> = (0..4000u16)
+        .map(|i| {
+            let dst = IpNetwork::new(IpAddr::from([0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, i]), 128).unwrap();
+            let hop = NextHop::gateway(ip("2001:db8:1::2")).on(to_m);
+            Change::Replace(Route { dst, ..single("2001:db8:ffff::/64", hop) })
+        })
+        .collect();
+    apply_all(&mut fib, &many);
+    let table = TABLE.to_string();
+    lab.exec("r", &["ip", "-6", "route", "del", "2001:db8:ffff::7/128", "table", &table])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = events_until(
+        &events,
+        |e| matches!(e, Event::RouteRemoved(r) if r.dst == net("2001:db8:ffff::7/128")),
+    );
+    assert_eq!(seen.len(), 1, "only the hand delete, nothing of ours, no overflow: {seen:?}");
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! BIRD use): which of two paths to the same destination is better, and why.
 //!
 //! Order, first difference wins:
+//! 0. a path whose next hop the kernel reaches beats one whose next hop it
+//!    does not (next-hop tracking, RFC 4271 §9.1.2.1); a path with an
+//!    unreachable next hop is never the best path
 //! 1. a fresh path beats a stale one (graceful restart, RFC 4724)
 //! 2. highest weight (local to this router)
 //! 3. highest LOCAL_PREF (100 when absent)
@@ -17,7 +20,7 @@
 //! 11. shortest CLUSTER_LIST
 //! 12. lowest peer address
 //!
-//! Steps 1-9 decide whether two paths are equal enough for ECMP
+//! Steps 0-9 decide whether two paths are equal enough for ECMP
 //! ([`multipath_equal`]).
 
 use std::cmp::Ordering;
@@ -30,6 +33,8 @@ use crate::attr::Origin;
 /// What the decision process needs to know about one path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate<'a> {
+    /// The next hop is unreachable (next-hop tracking).
+    pub unreachable: bool,
     pub stale: bool,
     pub weight: u32,
     pub local_pref: Option<u32>,
@@ -51,6 +56,7 @@ pub struct Candidate<'a> {
 /// may work a value out only when asked (most comparisons end at the AS
 /// path length, and the later steps' attributes cost cache misses).
 pub trait Ranked {
+    fn unreachable(&self) -> bool;
     fn stale(&self) -> bool;
     fn weight(&self) -> u32;
     fn local_pref(&self) -> Option<u32>;
@@ -70,6 +76,9 @@ pub trait Ranked {
 }
 
 impl Ranked for Candidate<'_> {
+    fn unreachable(&self) -> bool {
+        self.unreachable
+    }
     fn stale(&self) -> bool {
         self.stale
     }
@@ -123,6 +132,7 @@ pub struct Options {
 /// The step that decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
+    NextHopUnreachable,
     Stale,
     Weight,
     LocalPref,
@@ -142,6 +152,7 @@ pub enum Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Reason::NextHopUnreachable => "next hop unreachable",
             Reason::Stale => "stale (graceful restart)",
             Reason::Weight => "weight",
             Reason::LocalPref => "local preference",
@@ -187,8 +198,9 @@ pub fn multipath_equal<R: Ranked>(a: &R, b: &R, opts: Options, relax_as_path: bo
     up_to_igp_cost(a, b, opts).0 == Ordering::Equal && (relax_as_path || a.neighbour_as() == b.neighbour_as())
 }
 
-/// Steps 1-9.
+/// Steps 0-9.
 fn up_to_igp_cost<R: Ranked>(a: &R, b: &R, opts: Options) -> (Ordering, Reason) {
+    step!(b.unreachable().cmp(&a.unreachable()), Reason::NextHopUnreachable);
     step!(b.stale().cmp(&a.stale()), Reason::Stale);
     step!(a.weight().cmp(&b.weight()), Reason::Weight);
     step!(a.local_pref().unwrap_or(100).cmp(&b.local_pref().unwrap_or(100)), Reason::LocalPref);
@@ -215,6 +227,7 @@ mod tests {
     /// A plain eBGP path; each test changes one field on one side.
     fn base(p: &AsPath) -> Candidate<'_> {
         Candidate {
+            unreachable: false,
             stale: false,
             weight: 0,
             local_pref: None,
@@ -242,6 +255,12 @@ mod tests {
         let p = path(&[65001, 65002]);
         let o = Options::default();
         let b = base(&p);
+        wins(
+            &Candidate { stale: true, ..base(&p) },
+            &Candidate { unreachable: true, weight: 9, ..base(&p) },
+            Reason::NextHopUnreachable,
+            o,
+        );
         wins(&b, &Candidate { stale: true, weight: 9, ..base(&p) }, Reason::Stale, o);
         wins(&Candidate { weight: 10, local_pref: Some(1), ..base(&p) }, &b, Reason::Weight, o);
         wins(&Candidate { local_pref: Some(200), ..base(&p) }, &b, Reason::LocalPref, o);

@@ -354,6 +354,37 @@ pub struct Rib {
     dropped_paths: usize,
     /// Attribute sets out of use, to be dropped off the RIB's thread.
     garbage: Vec<Arc<Attrs>>,
+    /// What next-hop tracking said of each BGP next hop.
+    next_hops: NextHops,
+}
+
+/// Next-hop tracking's view of the BGP next hops (see
+/// [`Rib::set_next_hop`]). A next hop not in it is reachable at cost 0,
+/// as every next hop is when nothing tracks them.
+#[derive(Debug, Default)]
+struct NextHops {
+    unreachable: FxHashSet<IpAddr>,
+    /// IGP cost (the metric of the kernel route that reaches it), when not 0.
+    cost: FxHashMap<IpAddr, u32>,
+}
+
+impl NextHops {
+    fn unreachable(&self, attrs: &Attrs) -> bool {
+        !self.unreachable.is_empty() && attrs.next_hop_ip().is_some_and(|a| self.unreachable.contains(&a))
+    }
+
+    fn cost(&self, attrs: &Attrs) -> u32 {
+        if self.cost.is_empty() {
+            return 0;
+        }
+        attrs.next_hop_ip().and_then(|a| self.cost.get(&a).copied()).unwrap_or(0)
+    }
+}
+
+/// The best path: the first, unless its next hop is unreachable (then so
+/// are all the others: they sort after it).
+fn best(paths: &[Path]) -> Option<&Path> {
+    paths.first().filter(|p| !p.unreachable)
 }
 
 /// Why a peer's announcement is not accepted (treated as a withdrawal).
@@ -374,8 +405,14 @@ fn loop_check(config: &RibConfig, peer: &Peer, attrs: &Attrs) -> Option<&'static
 }
 
 /// `Greater` when `a` is the better path.
-fn compare(config: &RibConfig, peers: &[Option<Peer>], a: &Path, b: &Path) -> (Ordering, Reason) {
-    decision::compare(&ranked(peers, a), &ranked(peers, b), config.decision)
+fn compare(
+    config: &RibConfig,
+    peers: &[Option<Peer>],
+    nh: &NextHops,
+    a: &Path,
+    b: &Path,
+) -> (Ordering, Reason) {
+    decision::compare(&ranked(peers, nh, a), &ranked(peers, nh, b), config.decision)
 }
 
 /// A path as the decision process sees it; values are read when a step
@@ -383,13 +420,17 @@ fn compare(config: &RibConfig, peers: &[Option<Peer>], a: &Path, b: &Path) -> (O
 struct RankedPath<'a> {
     path: &'a Path,
     peer: Option<&'a Peer>,
+    next_hops: &'a NextHops,
 }
 
-fn ranked<'a>(peers: &'a [Option<Peer>], path: &'a Path) -> RankedPath<'a> {
-    RankedPath { path, peer: peers.get(path.peer as usize).and_then(Option::as_ref) }
+fn ranked<'a>(peers: &'a [Option<Peer>], next_hops: &'a NextHops, path: &'a Path) -> RankedPath<'a> {
+    RankedPath { path, peer: peers.get(path.peer as usize).and_then(Option::as_ref), next_hops }
 }
 
 impl Ranked for RankedPath<'_> {
+    fn unreachable(&self) -> bool {
+        self.path.unreachable
+    }
     fn stale(&self) -> bool {
         self.path.stale
     }
@@ -418,7 +459,7 @@ impl Ranked for RankedPath<'_> {
         self.peer.is_some_and(|q| q.ebgp)
     }
     fn igp_cost(&self) -> u32 {
-        0
+        self.next_hops.cost(&self.path.attrs)
     }
     fn router_id(&self) -> Ipv4Addr {
         let peer_id = self.peer.map_or(Ipv4Addr::UNSPECIFIED, |q| q.router_id);
@@ -829,6 +870,7 @@ impl Rib {
             fib_out: Vec::new(),
             dropped_paths: 0,
             garbage: Vec::new(),
+            next_hops: NextHops::default(),
         }
     }
 
@@ -872,6 +914,80 @@ impl Rib {
             for i in slots {
                 self.resort(family, i);
             }
+        }
+    }
+
+    /// Next-hop tracking: what the kernel says of BGP next hop `addr`.
+    /// `None`: unreachable, so the paths through it can no longer be best
+    /// (their destinations are decided again, withdrawn where nothing else
+    /// is left). `Some(cost)`: reachable, `cost` feeding the IGP-cost step.
+    /// Either way the kernel routes through it are sent again (with a FIB
+    /// consumer): the kernel's way to it may have changed.
+    pub fn set_next_hop(&mut self, addr: IpAddr, reach: Option<u32>) {
+        match reach {
+            None => {
+                self.next_hops.cost.remove(&addr);
+                self.next_hops.unreachable.insert(addr);
+            }
+            Some(cost) => {
+                self.next_hops.unreachable.remove(&addr);
+                if cost == 0 {
+                    self.next_hops.cost.remove(&addr);
+                } else {
+                    self.next_hops.cost.insert(addr, cost);
+                }
+            }
+        }
+        let via = |p: &Path| p.attrs.next_hop_ip() == Some(addr);
+        let families: Vec<Family> = self.tables.keys().copied().collect();
+        for family in families {
+            let Some(table) = self.tables.get_mut(&family) else { continue };
+            let slots: Vec<u32> =
+                table.live().filter(|(_, s)| s.paths.iter().any(via)).map(|(i, _)| i).collect();
+            let mut before = Vec::with_capacity(slots.len());
+            for &i in &slots {
+                let Some(s) = table.slot_mut(i) else { continue };
+                before.push((i, best(&s.paths).map(Path::identity)));
+                for p in s.paths.iter_mut().filter(|p| via(p)) {
+                    p.unreachable = reach.is_none();
+                }
+                table.mark_fib(i);
+            }
+            for (i, was) in before {
+                self.sort_paths(family, i, was);
+            }
+        }
+    }
+
+    /// What every unicast destination forwards to now: the whole table for
+    /// the FIB (reconcile at start or after lost kernel events).
+    pub fn fib_table(&self) -> Vec<FibChange> {
+        let mut out = Vec::new();
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            let Some(t) = self.tables.get(&family) else { continue };
+            for (_, s) in t.live() {
+                if let (Some(&prefix), Some(next_hops)) =
+                    (s.dest.prefix(), self.fib_next_hops(family, &s.paths))
+                {
+                    out.push(FibChange::Install { family, prefix, next_hops });
+                }
+            }
+        }
+        out
+    }
+
+    /// Send the FIB the destination's route again with the next flush (it
+    /// was removed from the kernel by someone else); a `Remove` if the
+    /// destination has none.
+    pub fn refresh_fib(&mut self, family: Family, prefix: Prefix) {
+        let t = self.tables.get_mut(&family);
+        match t.as_ref().and_then(|t| t.find(&Dest::Prefix(prefix))) {
+            Some(i) => {
+                if let Some(t) = t {
+                    t.mark_fib(i);
+                }
+            }
+            None => self.fib_out.push(FibChange::Remove { family, prefix }),
         }
     }
 
@@ -1027,11 +1143,11 @@ impl Rib {
             let mut removed = 0;
             for i in slots {
                 let Some(s) = table.slot_mut(i) else { continue };
-                let before = s.paths.first().map(Path::identity);
+                let before = best(&s.paths).map(Path::identity);
                 let n = s.paths.len();
                 s.paths.retain(|p| !(p.peer == id && pred(p)));
                 removed += n - s.paths.len();
-                let best_changed = s.paths.first().map(Path::identity) != before;
+                let best_changed = best(&s.paths).map(Path::identity) != before;
                 table.mark_dirty(i, best_changed);
             }
             self.dropped_paths += removed;
@@ -1168,7 +1284,7 @@ impl Rib {
         let table = self.tables.entry(family).or_default();
         let i = table.slot_for(dest);
         let Some(slot) = table.slot_mut(i) else { return };
-        let before = slot.paths.first().map(Path::identity);
+        let before = best(&slot.paths).map(Path::identity);
         let old = slot
             .paths
             .iter()
@@ -1180,14 +1296,17 @@ impl Rib {
             Some(p) => (p.tx_id, Some(p.attrs)),
             None => ((1..).find(|n| slot.paths.iter().all(|p| p.tx_id != *n)).unwrap_or(u32::MAX), None),
         };
-        let path = Path { attrs, peer: id, path_id, tx_id, stale: false };
+        let unreachable = self.next_hops.unreachable(&attrs);
+        let path = Path { attrs, peer: id, path_id, tx_id, stale: false, unreachable };
         let at = slot
             .paths
             .iter()
-            .position(|q| compare(&self.config, &self.peers, &path, q).0 == Ordering::Greater)
+            .position(|q| {
+                compare(&self.config, &self.peers, &self.next_hops, &path, q).0 == Ordering::Greater
+            })
             .unwrap_or(slot.paths.len());
         slot.paths.insert(at, path);
-        let best_changed = slot.paths.first().map(Path::identity) != before;
+        let best_changed = best(&slot.paths).map(Path::identity) != before;
         table.mark_dirty(i, best_changed);
         if !existed && let Some(p) = self.peer_mut(id) {
             *p.counts.entry(family).or_default() += 1;
@@ -1238,21 +1357,29 @@ impl Rib {
 
     /// Sort a destination's paths again (after stale marks or a config change).
     fn resort(&mut self, family: Family, i: u32) {
+        let before =
+            self.tables.get(&family).and_then(|t| t.slot(i)).and_then(|s| best(&s.paths)).map(Path::identity);
+        self.sort_paths(family, i, before);
+    }
+
+    /// Sort a destination's paths; `before` was its best path.
+    fn sort_paths(&mut self, family: Family, i: u32, before: Option<(PeerId, u32, *const Attrs)>) {
         let Some(table) = self.tables.get_mut(&family) else { return };
         let Some(slot) = table.slot_mut(i) else { return };
-        let before = slot.paths.first().map(Path::identity);
         let mut paths = std::mem::take(&mut slot.paths).into_vec();
         // Insertion sort: keeps arrival order among equals, like insert_path.
         let mut sorted: Vec<Path> = Vec::with_capacity(paths.len());
         for p in paths.drain(..) {
             let at = sorted
                 .iter()
-                .position(|q| compare(&self.config, &self.peers, &p, q).0 == Ordering::Greater)
+                .position(|q| {
+                    compare(&self.config, &self.peers, &self.next_hops, &p, q).0 == Ordering::Greater
+                })
                 .unwrap_or(sorted.len());
             sorted.insert(at, p);
         }
         slot.paths = table::Paths::from_vec(sorted);
-        let best_changed = slot.paths.first().map(Path::identity) != before;
+        let best_changed = best(&slot.paths).map(Path::identity) != before;
         table.mark_dirty(i, best_changed);
     }
 
@@ -1403,7 +1530,7 @@ impl Rib {
                 if best_changes_only && !slot.best_changed {
                     continue;
                 }
-                let out = slot.paths.first().and_then(|b| export(b, &slot.dest));
+                let out = best(&slot.paths).and_then(|b| export(b, &slot.dest));
                 let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
                 held.best(i, &slot.dest, out.as_ref());
                 continue;
@@ -1413,11 +1540,12 @@ impl Rib {
             // difference. One path goes as identifier 1, several each
             // under its own.
             let want: Vec<(u32, Arc<Attrs>)> = if per_dest == 1 {
-                slot.paths.first().and_then(|b| export(b, &slot.dest)).map(|a| (1, a)).into_iter().collect()
+                best(&slot.paths).and_then(|b| export(b, &slot.dest)).map(|a| (1, a)).into_iter().collect()
             } else {
                 slot.paths
                     .iter()
                     .take(per_dest)
+                    .filter(|p| !p.unreachable)
                     .filter_map(|p| export(p, &slot.dest).map(|a| (p.tx_id, a)))
                     .collect()
             };
@@ -1512,6 +1640,7 @@ impl Rib {
                 let Some(s) = t.slot_mut(i) else { continue };
                 s.dirty = false;
                 s.best_changed = false;
+                s.fib = false;
                 t.release(i);
             }
         }
@@ -1567,29 +1696,33 @@ impl Rib {
         for &i in dirty {
             let Some(s) = t.slot(i) else { continue };
             let Some(&prefix) = s.dest.prefix() else { continue };
-            if !s.best_changed && !ecmp {
+            if !s.best_changed && !s.fib && !ecmp {
                 continue;
             }
-            let n = self.multipath_len(family, &s.paths);
-            let mut next_hops: Vec<IpAddr> =
-                s.paths.iter().take(n).filter_map(|p| p.attrs.next_hop_ip()).collect();
-            next_hops.sort_unstable();
-            next_hops.dedup();
-            changes.push(if next_hops.is_empty() {
-                FibChange::Remove { family, prefix }
-            } else {
-                FibChange::Install { family, prefix, next_hops }
+            changes.push(match self.fib_next_hops(family, &s.paths) {
+                Some(next_hops) => FibChange::Install { family, prefix, next_hops },
+                None => FibChange::Remove { family, prefix },
             });
         }
         self.fib_out.extend(changes);
     }
 
+    /// The BGP next hops of a destination's ECMP set, sorted; `None` when
+    /// nothing forwards (no usable path, or only routes originated here).
+    fn fib_next_hops(&self, family: Family, paths: &[Path]) -> Option<Vec<IpAddr>> {
+        let n = self.multipath_len(family, paths);
+        let mut next_hops: Vec<IpAddr> = paths.iter().take(n).filter_map(|p| p.attrs.next_hop_ip()).collect();
+        next_hops.sort_unstable();
+        next_hops.dedup();
+        (!next_hops.is_empty()).then_some(next_hops)
+    }
+
     /// The ECMP set of a destination: the best path and those equal to it
     /// through the IGP cost step, at most `maximum_paths`.
     fn multipath_len(&self, family: Family, paths: &[Path]) -> usize {
-        let Some(best) = paths.first() else { return 0 };
+        let Some(first) = best(paths) else { return 0 };
         let max = self.config.maximum_paths(family);
-        let b = ranked(&self.peers, best);
+        let b = ranked(&self.peers, &self.next_hops, first);
         1 + paths
             .iter()
             .skip(1)
@@ -1597,7 +1730,7 @@ impl Rib {
             .take_while(|p| {
                 decision::multipath_equal(
                     &b,
-                    &ranked(&self.peers, p),
+                    &ranked(&self.peers, &self.next_hops, p),
                     self.config.decision,
                     self.config.multipath_relax,
                 )
@@ -1607,17 +1740,18 @@ impl Rib {
 
     fn view(&self, family: Family, dest: &Dest, paths: &[Path]) -> RouteView {
         let ecmp = self.multipath_len(family, paths);
-        let best = paths.first();
+        let top = best(paths);
         let paths = paths
             .iter()
             .enumerate()
             .map(|(i, p)| PathView {
                 path: p.clone(),
                 from: self.peer(p.peer).map(|q| q.policy.address),
-                best: i == 0,
+                best: i == 0 && top.is_some(),
                 multipath: i < ecmp,
-                lost: match best {
-                    Some(b) if i > 0 => Some(compare(&self.config, &self.peers, b, p).1),
+                lost: match top {
+                    _ if p.unreachable => Some(Reason::NextHopUnreachable),
+                    Some(b) if i > 0 => Some(compare(&self.config, &self.peers, &self.next_hops, b, p).1),
                     _ => None,
                 },
             })
@@ -1687,7 +1821,7 @@ impl Rib {
             .live()
             .filter(|(i, _)| bits.get(*i))
             .filter_map(|(_, s)| {
-                let b = s.paths.first()?;
+                let b = best(&s.paths)?;
                 export_attrs(config, peers, id, &session, family, s.dest.prefix(), b, true)
                     .map(|a| (s.dest.clone(), a))
             })
@@ -1737,7 +1871,7 @@ fn group_outs(
     let mut outs = Vec::with_capacity(changed.len());
     let mut last: Option<(MemoKey, Option<Arc<Attrs>>)> = None;
     for &i in changed {
-        let Some((dest, b)) = table.slot(i).and_then(|s| s.paths.first().map(|b| (&s.dest, b))) else {
+        let Some((dest, b)) = table.slot(i).and_then(|s| best(&s.paths).map(|b| (&s.dest, b))) else {
             outs.push(None);
             continue;
         };
@@ -1784,7 +1918,7 @@ fn apply_outs(
     let mut held = Held { batch: &mut batch, advertised: &mut advertised, sent: &mut sent };
     for (&i, out) in changed.iter().zip(outs) {
         let Some(s) = table.slot(i) else { continue };
-        let from = s.paths.first().map(|b| b.peer);
+        let from = best(&s.paths).map(|b| b.peer);
         held.best(i, &s.dest, out.as_ref().filter(|_| from != Some(id)));
     }
     q.advertised.insert(family, advertised);

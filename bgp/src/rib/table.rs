@@ -31,6 +31,9 @@ pub struct Path {
     /// Kept from a session that ended (graceful restart) or from before a
     /// BoRR, not announced again yet.
     pub stale: bool,
+    /// Its next hop is unreachable (next-hop tracking): it sorts last and
+    /// is never the best path.
+    pub unreachable: bool,
 }
 
 impl Path {
@@ -183,6 +186,9 @@ pub(crate) struct Slot {
     /// The best path changed since the last flush (else only other paths:
     /// of interest to ADD-PATH peers only).
     pub best_changed: bool,
+    /// The kernel route is to be sent again (its next hops resolve
+    /// differently), whether or not the best path changed.
+    pub fib: bool,
 }
 
 /// Slots in chunks of 16384: growing never copies the slots already there
@@ -270,10 +276,17 @@ impl Table {
                     s.dest = dest;
                     s.dirty = false;
                     s.best_changed = false;
+                    s.fib = false;
                 }
                 i
             }
-            None => self.slots.push(Slot { dest, paths: Paths::Empty, dirty: false, best_changed: false }),
+            None => self.slots.push(Slot {
+                dest,
+                paths: Paths::Empty,
+                dirty: false,
+                best_changed: false,
+                fib: false,
+            }),
         };
         vacant.insert(i);
         i
@@ -344,6 +357,14 @@ impl Table {
                 self.dirty.push(i);
             }
         }
+    }
+
+    /// Note that the destination's kernel route is to be sent again.
+    pub fn mark_fib(&mut self, i: u32) {
+        if let Some(s) = self.slots.get_mut(i) {
+            s.fib = true;
+        }
+        self.mark_dirty(i, false);
     }
 
     /// Give an empty slot back (after every peer was told).
@@ -479,7 +500,7 @@ mod tests {
 
     fn path(peer: PeerId) -> Path {
         let attrs = Arc::new(Attrs::new(Vec::new(), None, 0));
-        Path { attrs, peer, path_id: 0, tx_id: peer, stale: false }
+        Path { attrs, peer, path_id: 0, tx_id: peer, stale: false, unreachable: false }
     }
 
     fn peers(p: &Paths) -> Vec<PeerId> {

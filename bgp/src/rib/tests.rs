@@ -945,3 +945,82 @@ fn fib_changes_follow_the_best_path_and_the_ecmp_set() {
     );
     assert_eq!(fib(&lab.rib.flush()), [remove("192.0.2.128/25")]);
 }
+
+#[test]
+fn an_unreachable_next_hop_loses_its_paths_and_a_reachable_one_wins_them_back() {
+    let mut lab = Lab::new(RibConfig { fib: true, ..config() });
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", 65002, "192.0.2.2", "192.0.2.254", |_| {});
+    let c = lab.peer("198.51.100.1", 65003, "198.51.100.1", "198.51.100.254", |_| {});
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["203.0.113.0/24", "198.51.100.128/25"], vec![]));
+    lab.rib.update(b, &announce(&[65002, 9], "192.0.2.2", &["203.0.113.0/24"], vec![]));
+    lab.rib.flush();
+
+    // a's next hop goes: b's longer path takes over, a's lone prefix goes.
+    lab.rib.set_next_hop(ip("192.0.2.1"), None);
+    let out = lab.rib.flush();
+    assert_eq!(fib(&out), [install("203.0.113.0/24", &["192.0.2.2"]), remove("198.51.100.128/25")]);
+    let (ann, wd) = summary(&sent(&out, c));
+    assert_eq!(ann, [("203.0.113.0/24".into(), vec![US, 65002, 9], "198.51.100.254".into())]);
+    assert_eq!(wd, ["198.51.100.128/25"]);
+    let view = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    assert_eq!(view.paths[0].path.peer, b);
+    assert!(view.paths[0].best);
+    assert_eq!(view.paths[1].lost, Some(Reason::NextHopUnreachable));
+    let view = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("198.51.100.128/25")).unwrap();
+    assert!(!view.paths[0].best, "an unreachable path is kept but never best");
+    assert_eq!(view.paths[0].lost, Some(Reason::NextHopUnreachable));
+    assert_eq!(lab.rib.fib_table(), [install("203.0.113.0/24", &["192.0.2.2"])]);
+
+    // A path arriving through the unreachable next hop is not used either.
+    lab.rib.update(a, &announce(&[65001], "192.0.2.1", &["192.0.2.128/25"], vec![]));
+    let out = lab.rib.flush();
+    assert!(sent(&out, c).is_empty() && sent(&out, b).is_empty(), "nothing usable to announce");
+    assert!(fib(&out).is_empty(), "nothing was installed, nothing to install");
+
+    // It comes back: a wins again, everything is announced and installed.
+    lab.rib.set_next_hop(ip("192.0.2.1"), Some(0));
+    let out = lab.rib.flush();
+    let mut got = fib(&out);
+    got.sort_by_key(|c| format!("{c:?}"));
+    let mut want = vec![
+        install("203.0.113.0/24", &["192.0.2.1"]),
+        install("198.51.100.128/25", &["192.0.2.1"]),
+        install("192.0.2.128/25", &["192.0.2.1"]),
+    ];
+    want.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(got, want);
+    let (ann, wd) = summary(&sent(&out, c));
+    assert_eq!(ann.len(), 3, "{ann:?}");
+    assert!(wd.is_empty());
+}
+
+#[test]
+fn the_igp_cost_of_next_hop_tracking_decides_between_ibgp_paths_and_a_new_resolution_reinstalls() {
+    let mut lab = Lab::new(RibConfig { fib: true, ..config() });
+    let a = lab.peer("192.0.2.1", US, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("192.0.2.2", US, "192.0.2.2", "192.0.2.254", |_| {});
+    // Equal up to the IGP cost; the lower router id (a) wins at first.
+    lab.rib.update(a, &announce(&[65010], "10.0.0.1", &["203.0.113.0/24"], vec![]));
+    lab.rib.update(b, &announce(&[65010], "10.0.0.2", &["203.0.113.0/24"], vec![]));
+    assert_eq!(fib(&lab.rib.flush()), [install("203.0.113.0/24", &["10.0.0.1"])]);
+    lab.rib.set_next_hop(ip("10.0.0.1"), Some(20));
+    lab.rib.set_next_hop(ip("10.0.0.2"), Some(10));
+    assert_eq!(fib(&lab.rib.flush()), [install("203.0.113.0/24", &["10.0.0.2"])]);
+    let view = lab.rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+    assert_eq!(view.paths[0].path.peer, b);
+    assert_eq!(view.paths[1].lost, Some(Reason::IgpCost));
+    // Same cost, so same decision: the route is still sent again (the
+    // kernel's way to the next hop may have changed).
+    lab.rib.set_next_hop(ip("10.0.0.2"), Some(10));
+    let out = lab.rib.flush();
+    assert_eq!(fib(&out), [install("203.0.113.0/24", &["10.0.0.2"])]);
+    assert!(sent(&out, a).is_empty(), "peers are not sent an unchanged best path");
+    // Someone deleted the kernel route: it is sent again; an unknown
+    // destination is removed.
+    lab.rib.refresh_fib(Family::IPV4_UNICAST, pfx("203.0.113.0/24"));
+    lab.rib.refresh_fib(Family::IPV4_UNICAST, pfx("198.51.100.0/24"));
+    let mut got = fib(&lab.rib.flush());
+    got.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(got, [install("203.0.113.0/24", &["10.0.0.2"]), remove("198.51.100.0/24")]);
+}

@@ -82,7 +82,32 @@ pub struct SpeakerConfig {
     pub rib: RibConfig,
     /// Where to send what unicast destinations forward to (one batch per
     /// RIB flush), for a program that installs them in the kernel.
-    pub fib: Option<std::sync::mpsc::Sender<Vec<FibChange>>>,
+    pub fib: Option<FibSink>,
+}
+
+/// Takes the RIB's FIB changes, one batch per flush, on the RIB's thread:
+/// it must not block (send them on to the installer).
+#[derive(Clone)]
+pub struct FibSink(Arc<dyn Fn(Vec<FibChange>) + Send + Sync>);
+
+impl FibSink {
+    pub fn new(f: impl Fn(Vec<FibChange>) + Send + Sync + 'static) -> FibSink {
+        FibSink(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for FibSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FibSink")
+    }
+}
+
+impl From<std::sync::mpsc::Sender<Vec<FibChange>>> for FibSink {
+    fn from(tx: std::sync::mpsc::Sender<Vec<FibChange>>) -> FibSink {
+        FibSink::new(move |changes| {
+            let _ = tx.send(changes);
+        })
+    }
 }
 
 impl SpeakerConfig {
@@ -210,6 +235,9 @@ enum Command {
     SetPeerPolicy(IpAddr, Box<PeerPolicy>, Reply),
     SoftReset { peer: IpAddr, inbound: bool, outbound: bool, reply: Reply },
     SetRibConfig(Box<RibConfig>),
+    SetNextHop(IpAddr, Option<u32>),
+    FibTable(oneshot::Sender<Vec<FibChange>>),
+    RefreshFib(Family, Prefix),
     Stats(oneshot::Sender<RibStats>),
     Shutdown(Option<String>, oneshot::Sender<()>),
 }
@@ -460,6 +488,26 @@ impl Speaker {
         self.send(Command::SetRibConfig(Box::new(config)))
     }
 
+    /// Next-hop tracking: BGP next hop `addr` is unreachable (`None`) or
+    /// reachable at an IGP cost (see [`Rib::set_next_hop`]).
+    pub fn set_next_hop(&self, addr: IpAddr, reach: Option<u32>) -> Result<(), SpeakerError> {
+        self.send(Command::SetNextHop(addr, reach))
+    }
+
+    /// What every unicast destination forwards to now (see
+    /// [`Rib::fib_table`]).
+    pub async fn fib_table(&self) -> Result<Vec<FibChange>, SpeakerError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::FibTable(tx))?;
+        rx.await.map_err(|_| SpeakerError::Stopped)
+    }
+
+    /// Send the FIB consumer this destination's route again (see
+    /// [`Rib::refresh_fib`]).
+    pub fn refresh_fib(&self, family: Family, prefix: Prefix) -> Result<(), SpeakerError> {
+        self.send(Command::RefreshFib(family, prefix))
+    }
+
     /// RIB size.
     pub async fn rib_stats(&self) -> Result<RibStats, SpeakerError> {
         let (tx, rx) = oneshot::channel();
@@ -519,7 +567,7 @@ struct SpeakerTask {
     /// Routes queued for the RIB (see `peer::MAX_RIB_BACKLOG`).
     backlog: Arc<AtomicUsize>,
     /// See [`SpeakerConfig::fib`].
-    fib: Option<std::sync::mpsc::Sender<Vec<FibChange>>>,
+    fib: Option<FibSink>,
 }
 
 impl SpeakerTask {
@@ -706,6 +754,11 @@ impl SpeakerTask {
             Command::Stats(reply) => {
                 let _ = reply.send(self.rib.stats());
             }
+            Command::SetNextHop(addr, reach) => self.rib.set_next_hop(addr, reach),
+            Command::FibTable(reply) => {
+                let _ = reply.send(self.rib.fib_table());
+            }
+            Command::RefreshFib(family, prefix) => self.rib.refresh_fib(family, prefix),
             // Handled by the loop.
             Command::Shutdown(..) => {}
         }
@@ -804,7 +857,7 @@ impl SpeakerTask {
                 }
                 Output::Fib(changes) => {
                     if let Some(fib) = &self.fib {
-                        let _ = fib.send(changes);
+                        (fib.0)(changes);
                     }
                 }
             }
