@@ -287,13 +287,13 @@ impl Fib {
         Ok(Fib { nl, protocol, objects })
     }
 
-    /// Whether next hops go in shared nexthop objects (else inline).
     /// The netlink port id of the socket changes go through (see
     /// [`Watcher::ignore_port`]).
     pub fn port_id(&self) -> Result<u32, FibError> {
         Ok(self.nl.port_id()?)
     }
 
+    /// Whether next hops go in shared nexthop objects (else inline).
     pub fn uses_nexthop_objects(&self) -> bool {
         self.objects.is_some()
     }
@@ -434,6 +434,22 @@ impl Fib {
             Some(o) => hop(o, 1).into_iter().collect(),
             None => Vec::new(),
         })
+    }
+
+    /// Read our nexthop objects back from the kernel. The kernel deletes
+    /// the objects of an interface that goes down (with the routes using
+    /// them) and takes them out of their groups: after a link went down, or
+    /// events were lost, this makes routes installed next use objects that
+    /// exist.
+    pub fn reload_nexthops(&mut self) -> Result<(), FibError> {
+        if self.objects.is_none() {
+            return Ok(());
+        }
+        let found = self.nl.dump(&nexthop::dump_request(), |m| Ok(nexthop::parse(m)))?;
+        let mut r = nexthop::Registry::default();
+        r.load(found, self.protocol);
+        self.objects = Some(r);
+        Ok(())
     }
 
     /// Remove our nexthop objects that no route uses any more. How many.

@@ -487,6 +487,11 @@ fn the_watcher_reports_our_routes_removed_links_going_down_and_lost_events() {
         |e| matches!(e, Event::LinkDown { ifindex, name } if *ifindex == to_n && name == "to-n"),
     );
     assert!(kernel_route(&lab, "198.51.100.0/24").is_none(), "{:?}", kernel_routes(&lab, false));
+    // The kernel deleted the link's nexthop object: read back, our objects
+    // are the other link's only.
+    fib.reload_nexthops().unwrap_or_else(|e| panic!("{e}"));
+    let objects = lab.exec("r", &["ip", "nexthop", "show", "proto", "210"]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!objects.contains("to-n") && objects.contains("to-m"), "{objects}");
     // While it is down the route cannot go back, and the other one stays.
     let report = fib.reconcile(TABLE, &desired).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((report.kept, report.failed.len()), (1, 1), "{report:?}");

@@ -77,6 +77,48 @@ pub struct RouteView {
     pub other_attributes: Vec<String>,
 }
 
+/// `mdcctl show fib`: the kernel table against what the RIB wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FibView {
+    pub table: u32,
+    pub metric: u32,
+    pub graceful_restart: bool,
+    /// Still keeping routes of an earlier run while BGP converges.
+    pub adopting: bool,
+    pub uptime_secs: u64,
+    /// Routes the RIB wants installed.
+    pub desired: usize,
+    /// Routes of ours in the kernel table.
+    pub installed: usize,
+    /// Desired and installed alike.
+    pub in_sync: usize,
+    /// Every difference: wanted but missing or different, or installed but
+    /// not wanted.
+    pub drift: Vec<DriftView>,
+    pub next_hops: Vec<NextHopView>,
+    pub failed_total: u64,
+    pub recent_failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftView {
+    pub prefix: String,
+    /// `None`: not wanted (stale).
+    pub desired: Option<String>,
+    /// `None`: missing from the kernel.
+    pub kernel: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextHopView {
+    pub address: String,
+    pub reachable: bool,
+    pub igp_cost: Option<u32>,
+    /// The kernel route it resolves through.
+    pub via: Option<String>,
+    pub kernel_next_hops: Vec<String>,
+}
+
 /// Which routes `show routes` wants. Absent fields do not filter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -111,6 +153,8 @@ pub enum Request {
         #[serde(default)]
         soft: Option<SoftReset>,
     },
+    /// The kernel table against what the RIB wants installed.
+    Fib,
 }
 
 /// Which way a soft reset goes.
@@ -127,6 +171,7 @@ pub enum SoftReset {
 pub enum Answer {
     Neighbors(Vec<NeighborView>),
     Routes(Vec<RouteView>),
+    Fib(Box<FibView>),
     /// What a command did.
     Done(String),
 }
@@ -149,6 +194,8 @@ pub trait StateSource: Send + Sync + 'static {
         peer: std::net::IpAddr,
         soft: Option<SoftReset>,
     ) -> impl Future<Output = Result<String, String>> + Send;
+    /// The FIB, if mdcd installs routes.
+    fn fib(&self) -> impl Future<Output = Result<FibView, String>> + Send;
 }
 
 /// A validated [`RouteQuery`].
@@ -261,6 +308,10 @@ async fn answer<S: StateSource>(stream: UnixStream, source: &S) -> io::Result<()
                     Err(e) => Response::Error(e),
                 },
                 Err(_) => Response::Error(format!("peer {peer:?}: expected a neighbor address")),
+            },
+            Ok(Request::Fib) => match source.fib().await {
+                Ok(v) => Response::Ok(Answer::Fib(Box::new(v))),
+                Err(e) => Response::Error(e),
             },
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
@@ -418,6 +469,64 @@ pub fn routes_detail(routes: &[RouteView]) -> String {
 }
 
 /// Left-aligned columns, two spaces apart, trailing spaces trimmed.
+/// `mdcctl show fib`: a summary, the next hops and how the kernel reaches
+/// them, then every difference between the RIB and the kernel.
+pub fn fib_table(v: &FibView) -> String {
+    let mut out = format!(
+        "Table {}, metric {}, graceful restart {}{}\n",
+        v.table,
+        v.metric,
+        if v.graceful_restart { "on" } else { "off" },
+        if v.adopting { " (keeping the previous run's routes until BGP converges)" } else { "" }
+    );
+    out.push_str(&format!(
+        "Routes: {} wanted, {} in the kernel, {} in sync, {} differ\n",
+        v.desired,
+        v.installed,
+        v.in_sync,
+        v.drift.len()
+    ));
+    if !v.next_hops.is_empty() {
+        out.push_str("\nNext hops:\n");
+        let mut rows = vec![[
+            "Next Hop".to_string(),
+            "Reachable".into(),
+            "IGP cost".into(),
+            "Via".into(),
+            "Kernel".into(),
+        ]];
+        for n in &v.next_hops {
+            rows.push([
+                n.address.clone(),
+                if n.reachable { "yes" } else { "no" }.into(),
+                n.igp_cost.map_or_else(|| "-".into(), |c| c.to_string()),
+                n.via.clone().unwrap_or_else(|| "-".into()),
+                n.kernel_next_hops.join(", "),
+            ]);
+        }
+        out.push_str(&table(&rows));
+    }
+    if !v.drift.is_empty() {
+        out.push_str("\nDrift (RIB against kernel):\n");
+        let mut rows = vec![["Prefix".to_string(), "Wanted".into(), "Kernel".into()]];
+        for d in &v.drift {
+            rows.push([
+                d.prefix.clone(),
+                d.desired.clone().unwrap_or_else(|| "(not wanted)".into()),
+                d.kernel.clone().unwrap_or_else(|| "(missing)".into()),
+            ]);
+        }
+        out.push_str(&table(&rows));
+    }
+    if v.failed_total > 0 {
+        out.push_str(&format!("\nFailures: {} in total; the latest:\n", v.failed_total));
+        for f in &v.recent_failures {
+            out.push_str(&format!("  {f}\n"));
+        }
+    }
+    out
+}
+
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
     let mut widths = [0usize; N];
     for row in rows {
@@ -483,6 +592,59 @@ mod tests {
                 (p, _) => Err(format!("no neighbor {p}")),
             }
         }
+
+        async fn fib(&self) -> Result<FibView, String> {
+            Err("mdcd does not install routes ([fib] install = false)".into())
+        }
+    }
+
+    #[test]
+    fn the_fib_table_shows_next_hops_and_every_difference() {
+        let v = FibView {
+            table: 254,
+            metric: 20,
+            desired: 2,
+            installed: 2,
+            in_sync: 1,
+            drift: vec![
+                DriftView {
+                    prefix: "198.51.100.0/24".into(),
+                    desired: Some("via 192.0.2.2 dev to-n".into()),
+                    kernel: None,
+                },
+                DriftView {
+                    prefix: "203.0.113.0/24".into(),
+                    desired: None,
+                    kernel: Some("via 192.0.2.66".into()),
+                },
+            ],
+            next_hops: vec![NextHopView {
+                address: "192.0.2.2".into(),
+                reachable: true,
+                igp_cost: Some(0),
+                via: Some("192.0.2.0/26".into()),
+                kernel_next_hops: vec!["via 192.0.2.2 dev to-n".into()],
+            }],
+            failed_total: 1,
+            recent_failures: vec!["198.51.100.0/24: No such device".into()],
+            ..FibView::default()
+        };
+        assert_eq!(
+            fib_table(&v),
+            "Table 254, metric 20, graceful restart off\n\
+             Routes: 2 wanted, 2 in the kernel, 1 in sync, 2 differ\n\
+             \n\
+             Next hops:\n\
+             Next Hop   Reachable  IGP cost  Via           Kernel\n\
+             192.0.2.2  yes        0         192.0.2.0/26  via 192.0.2.2 dev to-n\n\
+             \n\
+             Drift (RIB against kernel):\n\
+             Prefix           Wanted                  Kernel\n\
+             198.51.100.0/24  via 192.0.2.2 dev to-n  (missing)\n\
+             203.0.113.0/24   (not wanted)            via 192.0.2.66\n\
+             \n\
+             Failures: 1 in total; the latest:\n  198.51.100.0/24: No such device\n"
+        );
     }
 
     #[test]

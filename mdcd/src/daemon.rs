@@ -2,7 +2,7 @@
 //! an orderly shutdown (Cease/2 with a message to every peer) on SIGTERM or
 //! SIGINT.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +17,12 @@ use mdc_bgp::rib::{
     AddPathSend, Dest, MaxPrefix as RibMaxPrefix, PathView, PeerPolicy, RibConfig, RoutePolicy,
 };
 use mdc_bgp::speaker::socket::TransportOptions;
-use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig};
+use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig, SpeakerEvent};
 use tracing::{info, warn};
 
-use crate::api::{self, NeighborView, RouteFilter, RouteView, SoftReset, StateSource};
+use crate::api::{self, FibView, NeighborView, RouteFilter, RouteView, SoftReset, StateSource};
 use crate::config::{Config, PeerAddress, PeerConfig, RemoteAs};
+use crate::fib;
 
 /// Start the speaker and its peers, serve the API, and run until SIGTERM or
 /// SIGINT. SIGHUP re-reads `path`: a valid file replaces the originated
@@ -32,8 +33,28 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     let mut speaker_config = SpeakerConfig::new(config.router_id, config.local_as);
     speaker_config.listen = listen;
     speaker_config.rib = rib_config(&config);
+    // The kernel is opened first: without the rights, nothing starts.
+    let kernel = if config.fib.install {
+        let k = fib::Prepared::open().map_err(|e| {
+            std::io::Error::other(format!("[fib] install = true, but the kernel's routing tables: {e}"))
+        })?;
+        speaker_config.fib = Some(k.sink());
+        Some(k)
+    } else {
+        None
+    };
     let speaker = Speaker::start(speaker_config)?;
     info!(router_id = %config.router_id, local_as = config.local_as, "mdcd started");
+    // Subscribed before any peer is added: no End-of-RIB is missed.
+    let events = speaker.subscribe();
+    let fib = kernel.map(|k| k.start(&config.fib, speaker.clone(), tokio::runtime::Handle::current()));
+    if let Some(f) = &fib
+        && config.fib.graceful_restart
+    {
+        let waiting = initial_tables(&config);
+        let within = Duration::from_secs(u64::from(config.fib.restart_time));
+        tokio::spawn(converge(events, waiting, within, f.clone()));
+    }
     let mut policies = Policies::new(&config, None);
 
     for peer in &config.peers {
@@ -62,7 +83,11 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     }
 
     let listener = api::bind(&config.api_socket)?;
-    let source = Arc::new(SpeakerState { speaker: speaker.clone(), config: Arc::new(config.clone()) });
+    let source = Arc::new(SpeakerState {
+        speaker: speaker.clone(),
+        config: Arc::new(config.clone()),
+        fib: fib.clone(),
+    });
     let api_task = tokio::spawn(api::serve(listener, source));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -82,12 +107,75 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
         }
     }
     api_task.abort();
+    if let Some(f) = &fib {
+        // The peers going down must not empty a table graceful restart
+        // keeps; without it, the routes go below anyway.
+        f.freeze();
+    }
     if let Err(e) = speaker.shutdown("mdcd is shutting down").await {
         warn!("shutdown: {e}");
+    }
+    if let Some(f) = fib {
+        tokio::task::spawn_blocking(move || f.stop()).await.map_err(std::io::Error::other)?;
     }
     let _ = std::fs::remove_file(&config.api_socket);
     info!("mdcd stopped");
     Ok(())
+}
+
+/// The (peer, family) pairs whose End-of-RIB ends a graceful start: every
+/// configured peer's unicast families. Unnumbered peers are found later:
+/// the restart time covers them.
+fn initial_tables(config: &Config) -> HashSet<(IpAddr, Family)> {
+    let mut out = HashSet::new();
+    for p in &config.peers {
+        let PeerAddress::Ip(ip) = p.address else { continue };
+        for f in &p.families {
+            if *f == Family::IPV4_UNICAST || *f == Family::IPV6_UNICAST {
+                out.insert((ip, *f));
+            }
+        }
+    }
+    out
+}
+
+/// A graceful start ends when every peer sent its initial table, or after
+/// `within`: then the FIB removes the routes of the previous run that BGP
+/// did not learn again.
+async fn converge(
+    mut events: tokio::sync::broadcast::Receiver<SpeakerEvent>,
+    mut waiting: HashSet<(IpAddr, Family)>,
+    within: Duration,
+    fib: fib::FibHandle,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    let deadline = tokio::time::sleep(within);
+    tokio::pin!(deadline);
+    let mut lagged = false;
+    while !waiting.is_empty() {
+        tokio::select! {
+            () = &mut deadline => {
+                info!(
+                    "fib: restart time ({} s) passed with {} initial tables missing{}",
+                    within.as_secs(),
+                    waiting.len(),
+                    if lagged { " (some session events were missed)" } else { "" }
+                );
+                break;
+            }
+            ev = events.recv() => match ev {
+                Ok(SpeakerEvent::EndOfRib { peer, family }) => {
+                    waiting.remove(&(peer, family));
+                }
+                Ok(_) => {}
+                // An End-of-RIB may be among the missed events: the
+                // deadline decides then.
+                Err(RecvError::Lagged(_)) => lagged = true,
+                Err(RecvError::Closed) => return,
+            },
+        }
+    }
+    fib.converged();
 }
 
 /// SIGHUP: apply a valid new file's originated prefixes, policies, peer
@@ -339,6 +427,7 @@ async fn unnumbered_peer(
 struct SpeakerState {
     speaker: Speaker,
     config: Arc<Config>,
+    fib: Option<fib::FibHandle>,
 }
 
 impl StateSource for SpeakerState {
@@ -376,6 +465,13 @@ impl StateSource for SpeakerState {
 
     async fn clear_bgp(&self, peer: IpAddr, soft: Option<SoftReset>) -> Result<String, String> {
         self.clear(peer, soft).await
+    }
+
+    async fn fib(&self) -> Result<FibView, String> {
+        match &self.fib {
+            Some(f) => f.show().await.ok_or_else(|| "the FIB thread has stopped".to_string()),
+            None => Err("mdcd does not install routes ([fib] install = false)".into()),
+        }
     }
 
     async fn routes(&self, filter: &RouteFilter) -> Vec<RouteView> {

@@ -185,6 +185,21 @@ impl Mdcd {
         }
     }
 
+    /// SIGKILL: mdcd dies without a word (no Cease, nothing cleaned up).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// `mdcctl --json show fib`: table, metric, adopting, desired,
+    /// installed, in_sync, drift, next_hops, failed_total, recent_failures.
+    pub fn fib_json(&self) -> Result<serde_json::Value> {
+        let v = self.mdcctl(&["show", "fib"])?;
+        v.get("fib").cloned().ok_or_else(|| Error::msg(format!("mdcctl show fib: no \"fib\" in {v}")))
+    }
+
     /// `mdcctl --json show ...` parsed.
     fn mdcctl(&self, args: &[&str]) -> Result<serde_json::Value> {
         let socket = self.socket();

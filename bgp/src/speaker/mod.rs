@@ -194,7 +194,8 @@ pub enum SpeakerEvent {
     /// An UPDATE from the peer, after RFC 7606 handling (what the
     /// Adj-RIB-In applied).
     RoutesReceived { peer: IpAddr, update: Arc<UpdateDecode> },
-    /// The peer finished its initial table for a family.
+    /// The peer finished its initial table for a family. Sent once the RIB
+    /// holds that table: a query after it sees the routes.
     EndOfRib { peer: IpAddr, family: Family },
 }
 
@@ -825,6 +826,9 @@ impl SpeakerTask {
             PeerEvent::FlushStale(f) => self.rib.flush_stale(id, f),
             PeerEvent::ClearFamily(f) => self.rib.clear_family(id, f),
             PeerEvent::RefreshRequested(f) => self.rib.refresh_out(id, f),
+            PeerEvent::EndOfRib(family) => {
+                let _ = self.events.send(SpeakerEvent::EndOfRib { peer: ip, family });
+            }
         }
     }
 

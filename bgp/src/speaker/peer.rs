@@ -86,6 +86,8 @@ pub(crate) enum PeerEvent {
     ClearFamily(Family),
     /// The peer asked for our routes again (RFC 2918).
     RefreshRequested(Family),
+    /// The peer's initial table of a family is complete.
+    EndOfRib(Family),
 }
 
 /// Commands from the speaker task.
@@ -700,7 +702,9 @@ impl PeerTask {
                     digest.prepare(&self.interner, self.settings.config.local_as);
                     self.to_rib(PeerEvent::Update(digest));
                 }
-                Action::EndOfRib(family) => self.emit(SpeakerEvent::EndOfRib { peer: self.ip, family }),
+                // Announced by the RIB's task once it holds what came
+                // before: a subscriber may then read the table.
+                Action::EndOfRib(family) => self.to_rib(PeerEvent::EndOfRib(family)),
                 Action::FamilyDisabled(family) => {
                     tracing::warn!(peer = %self.ip, %family, "family disabled for this session (RFC 7606)");
                     self.to_rib(PeerEvent::ClearFamily(family));

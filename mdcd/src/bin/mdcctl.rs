@@ -5,6 +5,7 @@
 //! mdcctl show neighbors [--json]
 //! mdcctl show routes [ipv4|ipv6|evpn] [PREFIX [longer-prefixes]] [--peer ADDR|local]
 //!                    [--community C] [--detail] [--json]
+//! mdcctl show fib [--json]
 //! mdcctl clear bgp ADDR [soft] [in|out]
 //! ```
 
@@ -87,6 +88,9 @@ enum Show {
         #[arg(long)]
         detail: bool,
     },
+    /// The kernel routes mdcd installs: next hops, and any drift between
+    /// what the RIB wants and what the kernel has.
+    Fib,
 }
 
 /// `show routes` words into a query.
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
     let mut detail = false;
     let request = match args.command {
         Command::Show { what: Show::Neighbors } => Request::Neighbors,
+        Command::Show { what: Show::Fib } => Request::Fib,
         Command::Show { what: Show::Routes { words, peer, community, detail: d } } => {
             detail = d;
             match route_query(&words, peer, community) {
@@ -164,6 +169,10 @@ fn main() -> ExitCode {
         },
         Ok(Response::Ok(Answer::Neighbors(n))) => {
             print!("{}", api::neighbors_table(&n));
+            ExitCode::SUCCESS
+        }
+        Ok(Response::Ok(Answer::Fib(v))) => {
+            print!("{}", api::fib_table(&v));
             ExitCode::SUCCESS
         }
         Ok(Response::Ok(Answer::Done(what))) => {

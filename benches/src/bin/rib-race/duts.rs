@@ -65,8 +65,8 @@ pub struct DutSetup {
     pub asn: u32,
     pub router_id: String,
     pub neighbors: Vec<DutNeighbor>,
-    /// FRR installs into the kernel (bgpd without `-n`: zebra programs
-    /// the best paths into the main table).
+    /// The device installs into the kernel's main table: FRR (bgpd
+    /// without `-n`: zebra programs the best paths), mdcd (`[fib] install`).
     pub kernel: bool,
 }
 
@@ -167,6 +167,9 @@ fn mdcd_config(s: &DutSetup, dir: &Path) -> String {
         let _ = writeln!(c, "import = \"{import}\"\nexport = \"{export}\"");
     }
     let _ = writeln!(c, "\n[api]\nsocket = \"{}/mdcd.sock\"", dir.display());
+    if s.kernel {
+        c.push_str("\n[fib]\ninstall = true\n");
+    }
     c
 }
 

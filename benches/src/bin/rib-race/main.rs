@@ -102,9 +102,9 @@ struct Args {
     quick: bool,
     /// Fewer runs for some devices (`--runs-of gobgp=1`).
     runs_of: Vec<(DutKind, usize)>,
-    /// FRR installs into the kernel; also time until the kernel has
-    /// every route (issue 5's zebra comparison).
-    frr_kernel: bool,
+    /// FRR and mdcd install into the kernel (full scenario); also time
+    /// until the kernel has every route (issue 5's zebra comparison).
+    kernel: bool,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -119,7 +119,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         mdcd: exe_dir.unwrap_or_default().join("mdcd"),
         cache: std::env::temp_dir().join("mdc-ribbench"),
         quick: false,
-        frr_kernel: false,
+        kernel: false,
         runs_of: Vec::new(),
     };
     let mut it = argv.iter();
@@ -152,7 +152,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--quick" => a.quick = true,
-            "--frr-kernel" => a.frr_kernel = true,
+            "--kernel" | "--frr-kernel" => a.kernel = true,
             "--runs-of" => {
                 for kv in val()?.split(',') {
                     let (d, n) = kv.split_once('=').ok_or_else(|| format!("--runs-of: {kv}: DUT=N"))?;
@@ -182,7 +182,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
 
 const HELP: &str = "rib-race [--scenario sink|full|four|many|flap|all (comma list)] [--runs N] \
 [--runs-of DUT=N,...] [--dut mdcd,bird,frr,gobgp] [--quick] [--v4 N] [--v6 N] [--timeout S] [--mdcd PATH] [--cache DIR] \
-[--frr-kernel]";
+[--kernel]";
 
 fn feeder_v4(k: usize) -> Ipv4Addr {
     Ipv4Addr::new(192, 0, 2, 11 + k as u8)
@@ -480,7 +480,7 @@ fn run_inner(a: &Args, s: Scenario, kind: DutKind, st: &Streams, r: &mut RunResu
             neighbors.push(DutNeighbor { address: feeder_v6(k).into(), asn, monitor: false });
         }
     }
-    let kernel = a.frr_kernel && kind == DutKind::Frr && s == Scenario::Full;
+    let kernel = a.kernel && matches!(kind, DutKind::Frr | DutKind::Mdcd) && s == Scenario::Full;
     let setup = DutSetup { asn: DUT_AS, router_id: DUT_V4.to_string(), neighbors, kernel };
     let mut dut = Dut::start(&lab, kind, &setup, &a.mdcd)?;
 
@@ -627,7 +627,7 @@ fn report(s: Scenario, paths: u64, duts: &[DutKind], results: &BTreeMap<DutKind,
             if s == Scenario::Flap && *p == "announce" { "re-announce".to_string() } else { (*p).to_string() }
         })
         .collect();
-    // Measured for some devices only (FRR's "kernel" with --frr-kernel).
+    // Measured for some devices only ("kernel" with --kernel: FRR and mdcd).
     for r in results.values().flatten() {
         for (p, _) in &r.phases {
             if !labels.contains(p) {
