@@ -12,7 +12,9 @@
 //!    back, and so does A's path;
 //! 3. withdrawals: A withdraws (B's path), then B (no route); mdcd stops
 //!    (SIGTERM) and its routes go with it;
-//! 4. graceful restart: kill -9 leaves the routes, the restarted mdcd
+//! 4. with `maximum-paths = 2`, equal paths from A and B are one route with
+//!    both next hops; A's link down leaves B's, A's withdrawal too;
+//! 5. graceful restart: kill -9 leaves the routes, the restarted mdcd
 //!    adopts them (`ip monitor` sees them neither deleted nor changed, while
 //!    the sessions come back one by one), and once every peer sent
 //!    End-of-RIB removes a route of the earlier run BGP did not learn again.
@@ -53,6 +55,12 @@ fn bins() -> MdcdBinaries {
 /// of ours (protocol 210) is put in its kernel as an earlier run would have
 /// left it.
 fn setup(short: &str, fib: &str) -> Result<(Lab, Mdcd, Frr, Frr)> {
+    setup_with(short, fib, true, &[])
+}
+
+/// [`setup`], B's path as long as A's unless `b_longer`, with `[bgp]`
+/// lines for mdcd.
+fn setup_with(short: &str, fib: &str, b_longer: bool, bgp: &[&str]) -> Result<(Lab, Mdcd, Frr, Frr)> {
     let lab = Lab::new(short)?
         .node("m")?
         .node("a")?
@@ -65,21 +73,23 @@ fn setup(short: &str, fib: &str) -> Result<(Lab, Mdcd, Frr, Frr)> {
         "a",
         BgpConfig::new(65001, "192.0.2.102").neighbor(Neighbor::new(M_A, 65000)).network(P).network(Q),
     )?;
-    let b = Frr::start_in(
-        &lab,
-        "b",
-        BgpConfig::new(65002, "192.0.2.103").neighbor(Neighbor::new(M_B, 65000)).network(P).extra(
+    let mut b_config = BgpConfig::new(65002, "192.0.2.103").neighbor(Neighbor::new(M_B, 65000)).network(P);
+    if b_longer {
+        b_config = b_config.extra(
             "route-map LONGER permit 10\n set as-path prepend 65002\nexit\n!\nrouter bgp 65002\n \
              address-family ipv4 unicast\n  neighbor 192.0.2.65 route-map LONGER out\n \
              exit-address-family\nexit\n!",
-        ),
-    )?;
+        );
+    }
+    let b = Frr::start_in(&lab, "b", b_config)?;
     let config = BgpConfig::new(65000, "192.0.2.101")
         .neighbor(Neighbor::new(A, 65001))
         .neighbor(Neighbor::new(B, 65002))
         .hold_time(30);
-    let mdcd = Mdcd::new(&lab, "m", bins(), config)?.extra_config(fib);
-    let mut mdcd = mdcd;
+    let mut mdcd = Mdcd::new(&lab, "m", bins(), config)?.extra_config(fib);
+    for line in bgp {
+        mdcd = mdcd.bgp_option(line);
+    }
     mdcd.start()?;
     for (f, local) in [(&a, M_A), (&b, M_B)] {
         f.wait_established(local, T)?;
@@ -190,6 +200,50 @@ fn best_paths_are_installed_follow_next_hop_tracking_and_withdrawals() -> Result
     wait_kernel(&lab, Q, None)?;
     let left = lab.exec("m", &["ip", "route", "show", "proto", "210"])?;
     assert!(left.trim().is_empty(), "routes left behind: {left}");
+    Ok(())
+}
+
+/// The gateways of our route to `prefix` in m's main table, sorted (one,
+/// or the members of its ECMP set).
+fn kernel_gateways(lab: &Lab, prefix: &str) -> Result<Vec<String>> {
+    let out = lab.exec("m", &["ip", "-j", "route", "show", "exact", prefix, "proto", "210"])?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| mdc_tests::Error::msg(format!("{e}: {out}")))?;
+    let Some(r) = v.as_array().and_then(|a| a.first()) else { return Ok(Vec::new()) };
+    let mut gws: Vec<String> = match r["nexthops"].as_array() {
+        Some(hops) => hops.iter().filter_map(|h| h["gateway"].as_str().map(str::to_owned)).collect(),
+        None => r["gateway"].as_str().map(str::to_owned).into_iter().collect(),
+    };
+    gws.sort();
+    Ok(gws)
+}
+
+fn wait_gateways(lab: &Lab, prefix: &str, want: &[&str]) -> Result<()> {
+    wait_until(&format!("{prefix} via {want:?}"), T, POLL, || {
+        let got = kernel_gateways(lab, prefix)?;
+        Ok(if got == want { Check::Done(()) } else { Check::Pending(format!("{got:?}")) })
+    })
+}
+
+#[test]
+fn an_ecmp_set_is_one_kernel_route_that_loses_a_next_hop_with_its_link() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let bgp = ["maximum-paths = 2", "multipath-relax = true"];
+    let (lab, mdcd, a, _b) = setup_with("fibecmp", "[fib]\ninstall = true\n", false, &bgp)?;
+    wait_gateways(&lab, P, &[A, B])?;
+    wait_gateways(&lab, Q, &[A])?;
+    wait_in_sync(&mdcd, 2)?;
+    lab.exec("m", &["ip", "link", "set", "to-a", "down"])?;
+    wait_gateways(&lab, P, &[B])?;
+    wait_gateways(&lab, Q, &[])?;
+    lab.exec("m", &["ip", "link", "set", "to-a", "up"])?;
+    a.wait_established(M_A, T)?;
+    wait_gateways(&lab, P, &[A, B])?;
+    wait_gateways(&lab, Q, &[A])?;
+    a.withdraw(P)?;
+    wait_gateways(&lab, P, &[B])?;
+    wait_in_sync(&mdcd, 2)?;
     Ok(())
 }
 
