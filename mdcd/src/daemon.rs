@@ -17,7 +17,7 @@ use mdc_bgp::rib::{
     AddPathSend, Dest, MaxPrefix as RibMaxPrefix, PathView, PeerPolicy, RibConfig, RoutePolicy,
 };
 use mdc_bgp::speaker::socket::TransportOptions;
-use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig, SpeakerEvent};
+use mdc_bgp::speaker::{Route, Speaker, SpeakerConfig};
 use tracing::{info, warn};
 
 use crate::api::{self, FibView, NeighborView, RouteFilter, RouteView, SoftReset, StateSource};
@@ -45,15 +45,15 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     };
     let speaker = Speaker::start(speaker_config)?;
     info!(router_id = %config.router_id, local_as = config.local_as, "mdcd started");
-    // Subscribed before any peer is added: no End-of-RIB is missed.
-    let events = speaker.subscribe();
     let fib = kernel.map(|k| k.start(&config.fib, speaker.clone(), tokio::runtime::Handle::current()));
     if let Some(f) = &fib
         && config.fib.graceful_restart
     {
+        // Subscribed before any peer is added: no End-of-RIB is missed.
+        let end_of_ribs = speaker.end_of_ribs();
         let waiting = initial_tables(&config);
         let within = Duration::from_secs(u64::from(config.fib.restart_time));
-        tokio::spawn(converge(events, waiting, within, f.clone()));
+        tokio::spawn(converge(end_of_ribs, waiting, within, f.clone()));
     }
     let mut policies = Policies::new(&config, None);
 
@@ -143,7 +143,7 @@ fn initial_tables(config: &Config) -> HashSet<(IpAddr, Family)> {
 /// `within`: then the FIB removes the routes of the previous run that BGP
 /// did not learn again.
 async fn converge(
-    mut events: tokio::sync::broadcast::Receiver<SpeakerEvent>,
+    mut end_of_ribs: tokio::sync::broadcast::Receiver<(IpAddr, Family)>,
     mut waiting: HashSet<(IpAddr, Family)>,
     within: Duration,
     fib: fib::FibHandle,
@@ -163,11 +163,10 @@ async fn converge(
                 );
                 break;
             }
-            ev = events.recv() => match ev {
-                Ok(SpeakerEvent::EndOfRib { peer, family }) => {
-                    waiting.remove(&(peer, family));
+            ev = end_of_ribs.recv() => match ev {
+                Ok(table) => {
+                    waiting.remove(&table);
                 }
-                Ok(_) => {}
                 // An End-of-RIB may be among the missed events: the
                 // deadline decides then.
                 Err(RecvError::Lagged(_)) => lagged = true,

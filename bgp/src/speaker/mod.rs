@@ -249,6 +249,7 @@ enum Command {
 pub struct Speaker {
     tx: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<SpeakerEvent>,
+    end_of_ribs: broadcast::Sender<(IpAddr, Family)>,
     listen: Arc<Vec<SocketAddr>>,
     config: Arc<SpeakerConfig>,
 }
@@ -274,6 +275,7 @@ impl Speaker {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(16 * 1024);
+        let (end_of_ribs, _) = broadcast::channel(1024);
         let (accept_tx, accept_rx) = mpsc::channel(64);
         let accept_tasks = listeners
             .iter()
@@ -308,6 +310,7 @@ impl Speaker {
             listeners,
             accept_tasks,
             events: events.clone(),
+            end_of_ribs: end_of_ribs.clone(),
             to_rib,
             backlog: Arc::new(AtomicUsize::new(0)),
             fib: config.fib.clone(),
@@ -323,7 +326,7 @@ impl Speaker {
         } else {
             tokio::spawn(run);
         }
-        Ok(Speaker { tx, events, listen: Arc::new(addrs), config: Arc::new(config) })
+        Ok(Speaker { tx, events, end_of_ribs, listen: Arc::new(addrs), config: Arc::new(config) })
     }
 
     /// The addresses the speaker listens on (with the ports the kernel chose).
@@ -423,6 +426,13 @@ impl Speaker {
     /// than 16384 events behind gets `RecvError::Lagged`.
     pub fn subscribe(&self) -> broadcast::Receiver<SpeakerEvent> {
         self.events.subscribe()
+    }
+
+    /// Only the End-of-RIBs, (peer, family), each sent once the RIB holds
+    /// the table it ends. Unlike [`Speaker::subscribe`] this costs nothing
+    /// per UPDATE (a subscriber there gets every UPDATE decoded).
+    pub fn end_of_ribs(&self) -> broadcast::Receiver<(IpAddr, Family)> {
+        self.end_of_ribs.subscribe()
     }
 
     /// Every configured peer's state.
@@ -564,6 +574,7 @@ struct SpeakerTask {
     listeners: Vec<Arc<TcpListener>>,
     accept_tasks: Vec<JoinHandle<()>>,
     events: broadcast::Sender<SpeakerEvent>,
+    end_of_ribs: broadcast::Sender<(IpAddr, Family)>,
     to_rib: mpsc::UnboundedSender<(IpAddr, PeerEvent)>,
     /// Routes queued for the RIB (see `peer::MAX_RIB_BACKLOG`).
     backlog: Arc<AtomicUsize>,
@@ -828,6 +839,7 @@ impl SpeakerTask {
             PeerEvent::RefreshRequested(f) => self.rib.refresh_out(id, f),
             PeerEvent::EndOfRib(family) => {
                 let _ = self.events.send(SpeakerEvent::EndOfRib { peer: ip, family });
+                let _ = self.end_of_ribs.send((ip, family));
             }
         }
     }
