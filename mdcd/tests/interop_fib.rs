@@ -14,7 +14,11 @@
 //!    (SIGTERM) and its routes go with it;
 //! 4. with `maximum-paths = 2`, equal paths from A and B are one route with
 //!    both next hops; A's link down leaves B's, A's withdrawal too;
-//! 5. graceful restart: kill -9 leaves the routes, the restarted mdcd
+//! 5. iBGP next hops resolved through static routes: the routes' metrics
+//!    are the IGP cost that picks the best path, the route goes in through
+//!    the static route's gateway, and a next hop losing its route is
+//!    unreachable;
+//! 6. graceful restart: kill -9 leaves the routes, the restarted mdcd
 //!    adopts them (`ip monitor` sees them neither deleted nor changed, while
 //!    the sessions come back one by one), and once every peer sent
 //!    End-of-RIB removes a route of the earlier run BGP did not learn again.
@@ -244,6 +248,80 @@ fn an_ecmp_set_is_one_kernel_route_that_loses_a_next_hop_with_its_link() -> Resu
     a.withdraw(P)?;
     wait_gateways(&lab, P, &[B])?;
     wait_in_sync(&mdcd, 2)?;
+    Ok(())
+}
+
+/// iBGP next hops resolved through other routes: A and B (iBGP, AS 65000)
+/// set next hops 198.51.100.1 and .2, which m reaches through static routes
+/// (as an IGP would install them) with metrics 10 and 20.
+const NH_A: &str = "198.51.100.1";
+const NH_B: &str = "198.51.100.2";
+const R: &str = "203.0.113.0/24";
+
+#[test]
+fn ibgp_next_hops_resolve_recursively_and_their_igp_cost_decides() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let lab = Lab::new("fibigp")?
+        .node("m")?
+        .node("a")?
+        .node("b")?
+        .link("m", &format!("{M_A}/26"), "a", &format!("{A}/26"))?
+        .link("m", &format!("{M_B}/26"), "b", &format!("{B}/26"))?;
+    lab.exec("m", &["ip", "route", "add", &format!("{NH_A}/32"), "via", A, "metric", "10"])?;
+    lab.exec("m", &["ip", "route", "add", &format!("{NH_B}/32"), "via", B, "metric", "20"])?;
+    // A's router id is the higher: without the IGP cost, B would win.
+    let frr = |node: &str, id: &str, local: &str, nh: &str| -> Result<Frr> {
+        let config =
+            BgpConfig::new(65000, id).neighbor(Neighbor::new(local, 65000)).network(R).extra(&format!(
+                "route-map NH permit 10\n set ip next-hop {nh}\nexit\n!\nrouter bgp 65000\n \
+             address-family ipv4 unicast\n  neighbor {local} route-map NH out\n \
+             exit-address-family\nexit\n!"
+            ));
+        Frr::start_in(&lab, node, config)
+    };
+    let a = frr("a", "192.0.2.200", M_A, NH_A)?;
+    let b = frr("b", "192.0.2.100", M_B, NH_B)?;
+    let config = BgpConfig::new(65000, "192.0.2.101")
+        .neighbor(Neighbor::new(A, 65000))
+        .neighbor(Neighbor::new(B, 65000))
+        .hold_time(30);
+    let mut mdcd = Mdcd::new(&lab, "m", bins(), config)?.extra_config("[fib]\ninstall = true\n");
+    mdcd.start()?;
+    a.wait_established(M_A, T)?;
+    b.wait_established(M_B, T)?;
+
+    // A's next hop costs 10, B's 20: A's path, installed through the
+    // static route's gateway.
+    wait_kernel(&lab, R, Some((A, "to-a")))?;
+    let v = wait_in_sync(&mdcd, 1)?;
+    let hop = |v: &Value, nh: &str| {
+        v["next_hops"].as_array().unwrap().iter().find(|h| h["address"].as_str() == Some(nh)).cloned()
+    };
+    let h = hop(&v, NH_A).expect("A's next hop tracked");
+    assert_eq!((h["igp_cost"].as_u64(), h["via"].as_str()), (Some(10), Some("198.51.100.1/32")), "{v}");
+    assert_eq!(hop(&v, NH_B).expect("B's")["igp_cost"].as_u64(), Some(20), "{v}");
+    let lost = |mdcd: &Mdcd, peer: &str| -> Result<Option<String>> {
+        Ok(mdcd
+            .routes_json(mdc_tests::Family::Ipv4Unicast)?
+            .into_iter()
+            .find(|r| r["prefix"].as_str() == Some(R) && r["peer"].as_str() == Some(peer))
+            .and_then(|r| r["lost"].as_str().map(str::to_owned)))
+    };
+    assert_eq!(lost(&mdcd, B)?.as_deref(), Some("IGP cost to next hop"));
+
+    // The IGP makes A's next hop dearer (30): B's path.
+    lab.exec("m", &["ip", "route", "add", &format!("{NH_A}/32"), "via", A, "metric", "30"])?;
+    lab.exec("m", &["ip", "route", "del", &format!("{NH_A}/32"), "via", A, "metric", "10"])?;
+    wait_kernel(&lab, R, Some((B, "to-b")))?;
+    assert_eq!(lost(&mdcd, A)?.as_deref(), Some("IGP cost to next hop"));
+
+    // B's next hop loses its route: unreachable, A's path again.
+    lab.exec("m", &["ip", "route", "del", &format!("{NH_B}/32")])?;
+    wait_kernel(&lab, R, Some((A, "to-a")))?;
+    assert_eq!(lost(&mdcd, B)?.as_deref(), Some("next hop unreachable"));
+    mdcd.stop();
     Ok(())
 }
 
