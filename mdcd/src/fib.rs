@@ -43,6 +43,9 @@ use tracing::{info, warn};
 use crate::api::{DriftView, FibView, NextHopView};
 use crate::config::FibOptions;
 
+/// Changes applied together at most, when several flushes' wait.
+const COALESCE: usize = 16 * 1024;
+
 /// How many recent failures `mdcctl show fib` lists.
 const FAILURES_KEPT: usize = 32;
 
@@ -139,7 +142,26 @@ impl Prepared {
                 if !installer.adopting {
                     installer.reconcile("start");
                 }
-                for input in rx {
+                let mut next = None;
+                while let Some(input) = next.take().or_else(|| rx.recv().ok()) {
+                    // Batches waiting behind this one go to the kernel with
+                    // it: fewer, fuller system calls while a table arrives.
+                    let input = match input {
+                        Input::Changes(mut batch) => {
+                            while batch.len() < COALESCE {
+                                match rx.try_recv() {
+                                    Ok(Input::Changes(more)) => batch.extend(more),
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            Input::Changes(batch)
+                        }
+                        other => other,
+                    };
                     if !installer.on(input) {
                         break;
                     }
@@ -257,14 +279,14 @@ impl Installer {
     /// Install one flush's changes.
     fn install(&mut self, batch: Vec<FibChange>) {
         let mut changes = Vec::with_capacity(batch.len());
-        for c in batch {
+        for c in &batch {
             let (prefix, next_hops) = match c {
-                FibChange::Install { prefix, next_hops, .. } => (prefix, next_hops),
-                FibChange::Remove { prefix, .. } => (prefix, Vec::new()),
+                FibChange::Install { prefix, next_hops, .. } => (prefix, &next_hops[..]),
+                FibChange::Remove { prefix, .. } => (prefix, &[][..]),
             };
-            let Some(dst) = network(&prefix) else { continue };
+            let Some(dst) = network(prefix) else { continue };
             let key = RouteKey { dst, table: self.table, metric: self.metric };
-            changes.push(match self.route(key, &next_hops) {
+            changes.push(match self.route(key, next_hops) {
                 Some(r) => Change::Replace(r),
                 None => Change::Delete(key),
             });

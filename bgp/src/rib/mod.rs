@@ -227,10 +227,42 @@ pub enum Output {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FibChange {
     /// Forward `prefix` to these next hops (sorted, at least one).
-    Install { family: Family, prefix: Prefix, next_hops: Vec<IpAddr> },
+    Install { family: Family, prefix: Prefix, next_hops: FibNextHops },
     /// Nothing to forward to any more (no path, or only routes originated
     /// here, which have no next hop).
     Remove { family: Family, prefix: Prefix },
+}
+
+/// The BGP next hops of a [`FibChange::Install`], sorted: one is kept
+/// inline (a full table's changes wait for the kernel in a queue, and most
+/// have one), several in one allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FibNextHops {
+    One(IpAddr),
+    Many(Box<[IpAddr]>),
+}
+
+impl std::ops::Deref for FibNextHops {
+    type Target = [IpAddr];
+    fn deref(&self) -> &[IpAddr] {
+        match self {
+            FibNextHops::One(a) => std::slice::from_ref(a),
+            FibNextHops::Many(v) => v,
+        }
+    }
+}
+
+impl FromIterator<IpAddr> for FibNextHops {
+    /// Sorted and without duplicates.
+    fn from_iter<I: IntoIterator<Item = IpAddr>>(iter: I) -> FibNextHops {
+        let mut v: Vec<IpAddr> = iter.into_iter().collect();
+        v.sort_unstable();
+        v.dedup();
+        match v.as_slice() {
+            [one] => FibNextHops::One(*one),
+            _ => FibNextHops::Many(v.into_boxed_slice()),
+        }
+    }
 }
 
 /// One peer's Adj-RIB-Out for a family while a batch is built for it.
@@ -1709,12 +1741,12 @@ impl Rib {
 
     /// The BGP next hops of a destination's ECMP set, sorted; `None` when
     /// nothing forwards (no usable path, or only routes originated here).
-    fn fib_next_hops(&self, family: Family, paths: &[Path]) -> Option<Vec<IpAddr>> {
+    fn fib_next_hops(&self, family: Family, paths: &[Path]) -> Option<FibNextHops> {
         let n = self.multipath_len(family, paths);
-        let mut next_hops: Vec<IpAddr> = paths.iter().take(n).filter_map(|p| p.attrs.next_hop_ip()).collect();
-        next_hops.sort_unstable();
-        next_hops.dedup();
-        (!next_hops.is_empty()).then_some(next_hops)
+        let mut hops = paths.iter().take(n).filter_map(|p| p.attrs.next_hop_ip());
+        let first = hops.next()?;
+        // One path (the usual case): no vector at all.
+        Some(if n == 1 { FibNextHops::One(first) } else { std::iter::once(first).chain(hops).collect() })
     }
 
     /// The ECMP set of a destination: the best path and those equal to it
