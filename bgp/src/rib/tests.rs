@@ -1024,3 +1024,14 @@ fn the_igp_cost_of_next_hop_tracking_decides_between_ibgp_paths_and_a_new_resolu
     got.sort_by_key(|c| format!("{c:?}"));
     assert_eq!(got, [install("203.0.113.0/24", &["10.0.0.2"]), remove("198.51.100.0/24")]);
 }
+
+#[test]
+fn a_fib_change_with_one_next_hop_is_one_small_value() {
+    // A full table's changes can wait in the installer's queue: no
+    // allocation per route, 48 bytes each.
+    assert!(std::mem::size_of::<FibChange>() <= 48, "{}", std::mem::size_of::<FibChange>());
+    let one: FibNextHops = [ip("192.0.2.1")].into_iter().collect();
+    assert!(matches!(one, FibNextHops::One(_)));
+    let two: FibNextHops = [ip("192.0.2.2"), ip("192.0.2.1"), ip("192.0.2.2")].into_iter().collect();
+    assert_eq!(&*two, &[ip("192.0.2.1"), ip("192.0.2.2")], "sorted, no duplicates");
+}
