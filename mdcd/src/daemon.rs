@@ -71,6 +71,7 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
                     ifname.clone(),
                     config.local_as,
                     policies.clone(),
+                    fib.clone(),
                 ));
             }
             (PeerAddress::Ip(_), None) => {}
@@ -394,6 +395,7 @@ async fn unnumbered_peer(
     ifname: String,
     local_as: u32,
     policies: Policies,
+    fib: Option<fib::FibHandle>,
 ) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let name = ifname.clone();
@@ -408,6 +410,9 @@ async fn unnumbered_peer(
         Err(_) => return,
     };
     info!(interface = %ifname, neighbour = %ll, "unnumbered peer found");
+    if let Some(f) = &fib {
+        f.link_local(IpAddr::V6(ll), ifindex);
+    }
     let mut with_ip = peer.clone();
     with_ip.address = PeerAddress::Ip(IpAddr::V6(ll));
     let Some(mut s) = peer_settings(&speaker, &with_ip, local_as, &policies) else { return };

@@ -10,7 +10,8 @@
 //!   gets that route's own next hops, as zebra does. A default route does
 //!   not count (as FRR without `ip nht resolve-via-default`), nor does one
 //!   of our own routes. Resolutions are cached per next hop: a full table
-//!   has a handful.
+//!   has a handful. A link-local next hop (an unnumbered peer's, RFC 8950)
+//!   is on its peer's interface, which the daemon tells the FIB.
 //! - **Next-hop tracking.** When the kernel changes (links, addresses,
 //!   other protocols' routes), every next hop in use is resolved again;
 //!   any that changed is reported to the RIB (`Speaker::set_next_hop`),
@@ -58,6 +59,8 @@ enum Input {
     /// again.
     Converged,
     Show(tokio::sync::oneshot::Sender<FibView>),
+    /// An unnumbered peer's link-local address and its interface.
+    LinkLocal(IpAddr, u32),
     /// Stop applying the RIB's changes (the speaker is about to stop, and
     /// its peers going down must not empty a table graceful restart keeps).
     Freeze,
@@ -130,6 +133,7 @@ impl Prepared {
             speaker,
             rt,
             resolved: HashMap::new(),
+            link_locals: HashMap::new(),
             adopting: options.graceful_restart,
             frozen: false,
             failures: VecDeque::new(),
@@ -179,6 +183,13 @@ impl FibHandle {
         let _ = self.tx.send(Input::Converged);
     }
 
+    /// Next hops at `addr` (an unnumbered peer's link-local address, RFC
+    /// 8950) are on interface `ifindex`: the kernel cannot tell which
+    /// interface a link-local address is on.
+    pub fn link_local(&self, addr: IpAddr, ifindex: u32) {
+        let _ = self.tx.send(Input::LinkLocal(addr, ifindex));
+    }
+
     pub fn freeze(&self) {
         let _ = self.tx.send(Input::Freeze);
     }
@@ -226,6 +237,8 @@ struct Installer {
     rt: Handle,
     /// Every BGP next hop seen, and how the kernel reaches it.
     resolved: HashMap<IpAddr, Resolved>,
+    /// Unnumbered peers' link-local addresses and their interfaces.
+    link_locals: HashMap<IpAddr, u32>,
     /// A graceful start: routes of the earlier run are kept until BGP
     /// converged.
     adopting: bool,
@@ -258,6 +271,12 @@ impl Installer {
             }
             Input::Show(reply) => {
                 let _ = reply.send(self.view());
+            }
+            Input::LinkLocal(addr, ifindex) => {
+                self.link_locals.insert(addr, ifindex);
+                if self.resolved.contains_key(&addr) {
+                    self.recheck(&HashSet::from([ifindex]));
+                }
             }
             Input::Freeze => self.frozen = true,
             Input::Stop(done) => {
@@ -335,6 +354,15 @@ impl Installer {
     }
 
     fn resolve(&mut self, nh: IpAddr) -> Resolved {
+        if let IpAddr::V6(v6) = nh
+            && v6.is_unicast_link_local()
+        {
+            // Only on the interface of the peer that sent it.
+            return match self.link_locals.get(&nh) {
+                Some(&i) => Resolved { reach: Some(0), hops: vec![NextHop::gateway(nh).on(i)], via: None },
+                None => Resolved::UNREACHABLE,
+            };
+        }
         let r = match self.fib.resolve(nh) {
             Ok(Some(r)) => r,
             Ok(None) => return Resolved::UNREACHABLE,

@@ -18,7 +18,9 @@
 //!    are the IGP cost that picks the best path, the route goes in through
 //!    the static route's gateway, and a next hop losing its route is
 //!    unreachable;
-//! 6. graceful restart: kill -9 leaves the routes, the restarted mdcd
+//! 6. an unnumbered FRR peer (RFC 8950): its IPv4 and IPv6 routes go via
+//!    its link-local address on its link;
+//! 7. graceful restart: kill -9 leaves the routes, the restarted mdcd
 //!    adopts them (`ip monitor` sees them neither deleted nor changed, while
 //!    the sessions come back one by one), and once every peer sent
 //!    End-of-RIB removes a route of the earlier run BGP did not learn again.
@@ -321,6 +323,57 @@ fn ibgp_next_hops_resolve_recursively_and_their_igp_cost_decides() -> Result<()>
     lab.exec("m", &["ip", "route", "del", &format!("{NH_B}/32")])?;
     wait_kernel(&lab, R, Some((A, "to-a")))?;
     assert_eq!(lost(&mdcd, B)?.as_deref(), Some("next hop unreachable"));
+    mdcd.stop();
+    Ok(())
+}
+
+#[test]
+fn an_unnumbered_peers_routes_go_via_its_link_local_address_on_its_link() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    // No addresses on the link: only the kernel's link-local ones.
+    let lab = Lab::new("fibunnum")?.node("m")?.node("peer")?.link("m", "", "peer", "")?;
+    let config = BgpConfig::new(65001, "192.0.2.1").extra(
+        "\n[[peer]]\ninterface = \"to-peer\"\nremote-as = \"external\"\nhold-time = 9\nconnect-retry = 1\n",
+    );
+    let mut mdcd = Mdcd::new(&lab, "m", bins(), config)?.extra_config("[fib]\ninstall = true\n");
+    mdcd.start()?;
+    let _frr = Frr::start_in(
+        &lab,
+        "peer",
+        BgpConfig::new(65002, "192.0.2.2").network("203.0.113.0/26").network("2001:db8:200::/48").extra(
+            "router bgp 65002\n neighbor to-m interface remote-as external\n address-family ipv4 unicast\n  \
+             neighbor to-m activate\n exit-address-family\n address-family ipv6 unicast\n  neighbor to-m \
+             activate\n exit-address-family\nexit\n",
+        ),
+    )?;
+    let r = mdcd.wait_route("203.0.113.0/26", T, &|r| r.as_path == [65002])?;
+    let ll = r.next_hop.expect("an RFC 8950 next hop").to_string();
+    assert!(ll.starts_with("fe80:"), "{ll}");
+    // IPv4 via the IPv6 link-local address (RTA_VIA), IPv6 via it, both on
+    // the peer's link.
+    let via = |addr: &str| -> Result<Check<()>> {
+        let got = lab.exec("m", &["ip", "-j", "route", "get", addr])?;
+        let g: Value =
+            serde_json::from_str(&got).map_err(|e| mdc_tests::Error::msg(format!("{e}: {got}")))?;
+        let g = &g[0];
+        let hop = g["via"]["host"].as_str().or(g["gateway"].as_str()).unwrap_or("-");
+        Ok(if hop == ll && g["dev"].as_str() == Some("to-peer") {
+            Check::Done(())
+        } else {
+            Check::Pending(g.to_string())
+        })
+    };
+    wait_until("203.0.113.1 via the peer's link-local address", T, POLL, || via("203.0.113.1"))?;
+    wait_until("2001:db8:200::1 via the peer's link-local address", T, POLL, || via("2001:db8:200::1"))?;
+    let v = wait_until("show fib in sync", T, POLL, || {
+        let v = mdcd.fib_json()?;
+        let ok = v["in_sync"].as_u64() == Some(2) && v["drift"].as_array().is_some_and(Vec::is_empty);
+        Ok(if ok { Check::Done(v) } else { Check::Pending(v.to_string()) })
+    })?;
+    let hop = v["next_hops"].as_array().unwrap().iter().find(|h| h["address"].as_str() == Some(&ll)).cloned();
+    assert_eq!(hop.map(|h| h["reachable"].clone()), Some(Value::Bool(true)), "{v}");
     mdcd.stop();
     Ok(())
 }
