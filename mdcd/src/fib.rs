@@ -31,7 +31,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mdc_bgp::family::Family;
 use mdc_bgp::nlri::Prefix;
@@ -138,6 +138,8 @@ impl Prepared {
             frozen: false,
             failures: VecDeque::new(),
             failed_total: 0,
+            unlogged: 0,
+            last_logged: None,
             started: Instant::now(),
         };
         let thread = std::thread::Builder::new()
@@ -163,6 +165,21 @@ impl Prepared {
                                 }
                             }
                             Input::Changes(batch)
+                        }
+                        // Likewise kernel events: one resolution pass for
+                        // a burst.
+                        Input::Kernel(mut events) => {
+                            while events.len() < COALESCE {
+                                match rx.try_recv() {
+                                    Ok(Input::Kernel(more)) => events.extend(more),
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            Input::Kernel(events)
                         }
                         other => other,
                     };
@@ -245,6 +262,9 @@ struct Installer {
     frozen: bool,
     failures: VecDeque<String>,
     failed_total: u64,
+    /// Failures since the last log line, and when that was.
+    unlogged: u64,
+    last_logged: Option<Instant>,
     started: Instant,
 }
 
@@ -420,8 +440,12 @@ impl Installer {
                     down = true;
                     recheck = true;
                 }
-                Event::AddressAdded { .. } | Event::AddressRemoved { .. } | Event::OtherRoute { .. } => {
-                    recheck = true;
+                Event::AddressAdded { .. } | Event::AddressRemoved { .. } => recheck = true,
+                // Next hops resolve through the main table; a route that
+                // covers none of them changes nothing (a node's CNI adds
+                // and removes routes all day).
+                Event::OtherRoute { table, dst } => {
+                    recheck |= table == mdc_fib::MAIN_TABLE && covers_any(&dst, self.resolved.keys());
                 }
             }
         }
@@ -500,9 +524,17 @@ impl Installer {
 
     fn failed(&mut self, what: String) {
         self.failed_total += 1;
-        // The first of a burst is logged; the rest are counted.
-        if self.failures.is_empty() || self.failed_total % 1000 == 1 {
-            warn!("fib: {what}");
+        self.unlogged += 1;
+        // At most one line every 10 s: a refused full table must not flood
+        // the log. The count says how many went unsaid.
+        if self.last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            if self.unlogged > 1 {
+                warn!("fib: {what} (and {} more failures since the last report)", self.unlogged - 1);
+            } else {
+                warn!("fib: {what}");
+            }
+            self.last_logged = Some(Instant::now());
+            self.unlogged = 0;
         }
         if self.failures.len() == FAILURES_KEPT {
             self.failures.pop_front();
@@ -564,6 +596,11 @@ impl Installer {
         }));
         v
     }
+}
+
+/// `dst` contains one of `next_hops`.
+fn covers_any<'a>(dst: &IpNetwork, mut next_hops: impl Iterator<Item = &'a IpAddr>) -> bool {
+    next_hops.any(|nh| dst.contains(*nh))
 }
 
 fn hop_text(h: &NextHop) -> String {
@@ -630,5 +667,23 @@ fn name_protocol() {
         if let Err(e) = std::fs::write(&file, text) {
             info!("fib: cannot name protocol {} in {}: {e}", mdc_fib::PROTOCOL, file.display());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_route_that_covers_a_next_hop_can_change_its_resolution() {
+        let nh: Vec<IpAddr> = ["192.0.2.2", "2001:db8::2"].iter().map(|a| a.parse().unwrap()).collect();
+        let net = |s: &str| s.parse::<IpNetwork>().unwrap();
+        assert!(covers_any(&net("192.0.2.0/26"), nh.iter()));
+        assert!(covers_any(&net("192.0.2.2/32"), nh.iter()));
+        assert!(covers_any(&net("2001:db8::/32"), nh.iter()));
+        assert!(covers_any(&net("0.0.0.0/0"), nh.iter()), "a default route covers everything");
+        assert!(!covers_any(&net("10.42.0.0/24"), nh.iter()), "a pod route");
+        assert!(!covers_any(&net("192.0.2.64/26"), nh.iter()));
+        assert!(!covers_any(&net("192.0.2.0/26"), [].iter()));
     }
 }
