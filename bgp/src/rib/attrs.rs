@@ -123,6 +123,21 @@ impl<'a> Iterator for WireAttrs<'a> {
     }
 }
 
+/// Append one encoded attribute; the Extended Length bit kept as it was,
+/// and set when the value needs it (as `PathAttribute::encode` does).
+fn put_attribute(out: &mut Vec<u8>, flags: u8, code: u8, value: &[u8]) -> Option<()> {
+    let len = u16::try_from(value.len()).ok()?;
+    match u8::try_from(len) {
+        Ok(short) if flags & flag::EXTENDED_LENGTH == 0 => out.extend_from_slice(&[flags, code, short]),
+        _ => {
+            out.extend_from_slice(&[flags | flag::EXTENDED_LENGTH, code]);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(value);
+    Some(())
+}
+
 /// How sets are encoded and decoded: a 4-octet-AS session.
 fn canonical() -> SessionContext {
     SessionContext::modern()
@@ -198,6 +213,59 @@ impl Attrs {
     /// The NLRI of a codec family's path, as received.
     pub fn nlri(&self) -> Option<&Bytes> {
         self.nlri.as_deref()
+    }
+
+    /// What an eBGP peer gets of this set when no export policy sees it
+    /// first, worked out on the encoded bytes (the common export: no
+    /// decoding, one allocation): our AS prepended to the AS path,
+    /// LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST dropped, MED too with
+    /// `drop_med`, `next_hop` for the next hop, no weight. `None` where the
+    /// general export is needed: a set kept typed, or one without ORIGIN or
+    /// AS_PATH (the export adds them).
+    pub(crate) fn ebgp_export(&self, local_as: u32, drop_med: bool, next_hop: NextHop) -> Option<Attrs> {
+        let Stored::Wire(w) = &self.stored else { return None };
+        let mut out = Vec::with_capacity(w.len() + 8);
+        let (mut origin, mut as_path) = (false, false);
+        for (flags, code, value) in WireAttrs(w) {
+            match code {
+                code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST => {}
+                code::MULTI_EXIT_DISC if drop_med => {}
+                code::AS_PATH => {
+                    as_path = true;
+                    // 4-octet segments: into a leading AS_SEQUENCE with
+                    // room, else as a new one in front (as `AsPath` does).
+                    let mut v = Vec::with_capacity(value.len() + 6);
+                    match value {
+                        [2, n, rest @ ..] if *n < 255 => v.extend_from_slice(&[2, n + 1]),
+                        _ => v.extend_from_slice(&[2, 1]),
+                    }
+                    v.extend_from_slice(&local_as.to_be_bytes());
+                    v.extend_from_slice(match value {
+                        [2, n, rest @ ..] if *n < 255 => rest,
+                        _ => value,
+                    });
+                    put_attribute(&mut out, flags, code, &v)?;
+                }
+                _ => {
+                    origin |= code == code::ORIGIN;
+                    put_attribute(&mut out, flags, code, value)?;
+                }
+            }
+        }
+        if !(origin && as_path) {
+            return None;
+        }
+        let rank = Rank {
+            local_pref: None,
+            path_len: self.rank.path_len.saturating_add(1),
+            origin: self.rank.origin,
+            first_as: Some(local_as),
+        };
+        let stored = Stored::Wire(out.into_boxed_slice());
+        Some(
+            Attrs { stored, next_hop: Some(next_hop), weight: 0, nlri: self.nlri.clone(), hash: 0, rank }
+                .hashed(),
+        )
     }
 
     /// The attributes, sorted by type code (decoded: a copy).

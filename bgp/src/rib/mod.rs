@@ -1976,6 +1976,24 @@ fn export_attrs(
     best: &Path,
     split_horizon: bool,
 ) -> Option<Arc<Attrs>> {
+    export_with(config, peers, to, session, family, prefix, best, split_horizon, true)
+}
+
+/// [`export_attrs`]; with `fast`, the common eBGP export is done on the
+/// encoded set (`Attrs::ebgp_export`), else always through the typed
+/// attributes (debug builds check that both agree).
+#[allow(clippy::too_many_arguments)]
+fn export_with(
+    config: &RibConfig,
+    peers: &[Option<Peer>],
+    to: PeerId,
+    session: &SessionInfo,
+    family: Family,
+    prefix: Option<&Prefix>,
+    best: &Path,
+    split_horizon: bool,
+    fast: bool,
+) -> Option<Arc<Attrs>> {
     if split_horizon && best.peer == to {
         return None;
     }
@@ -2001,6 +2019,26 @@ fn export_attrs(
     // One pass copies what the peer gets; with no policy to see the
     // attributes first, an eBGP peer's AS path gets our AS in that pass.
     let prepend_now = to_ebgp && policy.is_none();
+    if prepend_now && fast {
+        let nh = self_next_hop(session, family)?;
+        if let Some(out) = a.ebgp_export(config.local_as, src.is_some(), nh) {
+            // An IPv4 route with an IPv6 next hop needs RFC 8950 on this
+            // session (as below).
+            if family == Family::IPV4_UNICAST
+                && matches!(out.next_hop(), Some(NextHop::V6 { .. }))
+                && !session.negotiated.extended_next_hop.contains(&(Family::IPV4_UNICAST, Afi::IPV6))
+            {
+                return None;
+            }
+            debug_assert_eq!(
+                Some(&out),
+                export_with(config, peers, to, session, family, prefix, best, split_horizon, false)
+                    .as_deref(),
+                "the encoded export differs from the typed one"
+            );
+            return Some(Arc::new(out));
+        }
+    }
     let mut prepended = false;
     let attributes = a.list();
     let mut list = Vec::with_capacity(attributes.len() + 2);

@@ -1035,3 +1035,63 @@ fn a_fib_change_with_one_next_hop_is_one_small_value() {
     let two: FibNextHops = [ip("192.0.2.2"), ip("192.0.2.1"), ip("192.0.2.2")].into_iter().collect();
     assert_eq!(&*two, &[ip("192.0.2.1"), ip("192.0.2.2")], "sorted, no duplicates");
 }
+
+#[test]
+fn the_ebgp_export_on_encoded_sets_handles_every_as_path_shape_and_long_attributes() {
+    // Exported to an eBGP peer with no policy: done on the encoded set.
+    // Debug builds check each result against the typed export.
+    use crate::aspath::AsSegment;
+    use crate::community::{LargeCommunities, LargeCommunity};
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    let with_path = |segments: Vec<AsSegment>, prefix: &str, extra: Vec<AttrValue>| {
+        let mut u = announce(&[], "192.0.2.1", &[prefix], extra);
+        for x in &mut u.attributes {
+            if let AttrValue::AsPath(p) = &mut x.value {
+                p.segments = segments.clone();
+            }
+        }
+        u
+    };
+    let long: Vec<u32> = std::iter::repeat_n(65001, 254).collect();
+    let full: Vec<u32> = std::iter::repeat_n(65001, 255).collect();
+    let many = LargeCommunities((0..30).map(|i| LargeCommunity::new(65001, i, i)).collect());
+    let cases = [
+        (vec![AsSegment::sequence(long.clone())], "203.0.113.0/26", vec![]),
+        (vec![AsSegment::sequence(full.clone())], "203.0.113.64/26", vec![]),
+        (vec![AsSegment::set(vec![65001, 65010])], "203.0.113.128/26", vec![]),
+        (
+            vec![AsSegment::sequence(vec![65001]), AsSegment::set(vec![65010, 65011])],
+            "203.0.113.192/26",
+            vec![AttrValue::MultiExitDisc(7), AttrValue::LocalPref(300), AttrValue::LargeCommunities(many)],
+        ),
+    ];
+    for (segments, prefix, extra) in &cases {
+        lab.rib.update(a, &with_path(segments.clone(), prefix, extra.clone()));
+    }
+    let out = lab.rib.flush();
+    let to_b = sent(&out, b);
+    let path_of = |prefix: &str| -> Vec<AsSegment> {
+        let u = to_b.iter().find(|u| u.nlri.iter().any(|n| n.prefix.to_string() == prefix)).unwrap();
+        u.as_path().unwrap().segments.clone()
+    };
+    let mut us_long = vec![US];
+    us_long.extend(&long);
+    assert_eq!(path_of("203.0.113.0/26"), [AsSegment::sequence(us_long)], "into the sequence: 255 ASNs");
+    assert_eq!(path_of("203.0.113.64/26"), [AsSegment::sequence(vec![US]), AsSegment::sequence(full)]);
+    assert_eq!(
+        path_of("203.0.113.128/26"),
+        [AsSegment::sequence(vec![US]), AsSegment::set(vec![65001, 65010])]
+    );
+    assert_eq!(
+        path_of("203.0.113.192/26"),
+        [AsSegment::sequence(vec![US, 65001]), AsSegment::set(vec![65010, 65011])]
+    );
+    let u = to_b.iter().find(|u| u.nlri.iter().any(|n| n.prefix.to_string() == "203.0.113.192/26")).unwrap();
+    assert!(u.attribute(code::MULTI_EXIT_DISC).is_none() && u.attribute(code::LOCAL_PREF).is_none());
+    assert!(
+        matches!(u.attribute(code::LARGE_COMMUNITIES).map(|a| &a.value), Some(AttrValue::LargeCommunities(c)) if c.0.len() == 30)
+    );
+    assert_eq!(u.next_hop().map(|n| n.to_string()).as_deref(), Some("198.51.100.254"));
+}
