@@ -503,15 +503,20 @@ fn the_watcher_reports_our_routes_removed_links_going_down_and_lost_events() {
 
     // A watcher that falls behind is told to read the state again.
     let slow = watch(&lab, Some(4096));
-    let many: Vec<Change> = (0..4000u16)
+    apply_all(&mut fib, &host_routes(to_m));
+    events_until(&slow, |e| *e == Event::Resync);
+}
+
+/// 4000 IPv6 host routes 2001:db8:ffff::N via m: enough events to
+/// overflow a small watcher buffer.
+fn host_routes(to_m: u32) -> Vec<Change> {
+    (0..4000u16)
         .map(|i| {
             let dst = IpNetwork::new(IpAddr::from([0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, i]), 128).unwrap();
             let hop = NextHop::gateway(ip("2001:db8:1::2")).on(to_m);
             Change::Replace(Route { dst, ..single("2001:db8:ffff::/64", hop) })
         })
-        .collect();
-    apply_all(&mut fib, &many);
-    events_until(&slow, |e| *e == Event::Resync);
+        .collect()
 }
 
 #[test]
@@ -520,14 +525,7 @@ fn a_watcher_that_ignores_the_fibs_port_sees_only_what_others_change() {
     // The buffer that overflowed above: our 4000 changes never reach it.
     let port = fib.port_id().unwrap_or_else(|e| panic!("{e}"));
     let events = watch_ignoring(&lab, Some(4096), Some(port));
-    let many: Vec<Change> = (0..4000u16)
-        .map(|i| {
-            let dst = IpNetwork::new(IpAddr::from([0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, i]), 128).unwrap();
-            let hop = NextHop::gateway(ip("2001:db8:1::2")).on(to_m);
-            Change::Replace(Route { dst, ..single("2001:db8:ffff::/64", hop) })
-        })
-        .collect();
-    apply_all(&mut fib, &many);
+    apply_all(&mut fib, &host_routes(to_m));
     let table = TABLE.to_string();
     lab.exec("r", &["ip", "-6", "route", "del", "2001:db8:ffff::7/128", "table", &table])
         .unwrap_or_else(|e| panic!("{e}"));

@@ -67,6 +67,29 @@ enum Input {
     Stop(mpsc::Sender<()>),
 }
 
+impl Input {
+    /// How many changes or events it carries; inputs that are not batches
+    /// count as full.
+    fn batch_len(&self) -> usize {
+        match self {
+            Input::Changes(v) => v.len(),
+            Input::Kernel(v) => v.len(),
+            _ => COALESCE,
+        }
+    }
+
+    /// Take `more` into this batch if it is of the same kind; else give it
+    /// back.
+    fn absorb(&mut self, more: Input) -> Result<(), Input> {
+        match (self, more) {
+            (Input::Changes(v), Input::Changes(m)) => v.extend(m),
+            (Input::Kernel(v), Input::Kernel(m)) => v.extend(m),
+            (_, other) => return Err(other),
+        }
+        Ok(())
+    }
+}
+
 /// The running FIB thread.
 #[derive(Clone)]
 pub struct FibHandle {
@@ -149,40 +172,17 @@ impl Prepared {
                     installer.reconcile("start");
                 }
                 let mut next = None;
-                while let Some(input) = next.take().or_else(|| rx.recv().ok()) {
+                while let Some(mut input) = next.take().or_else(|| rx.recv().ok()) {
                     // Batches waiting behind this one go to the kernel with
-                    // it: fewer, fuller system calls while a table arrives.
-                    let input = match input {
-                        Input::Changes(mut batch) => {
-                            while batch.len() < COALESCE {
-                                match rx.try_recv() {
-                                    Ok(Input::Changes(more)) => batch.extend(more),
-                                    Ok(other) => {
-                                        next = Some(other);
-                                        break;
-                                    }
-                                    Err(_) => break,
-                                }
-                            }
-                            Input::Changes(batch)
+                    // it (fewer, fuller system calls while a table arrives),
+                    // and a burst of kernel events is resolved once.
+                    while input.batch_len() < COALESCE {
+                        let Ok(more) = rx.try_recv() else { break };
+                        if let Err(other) = input.absorb(more) {
+                            next = Some(other);
+                            break;
                         }
-                        // Likewise kernel events: one resolution pass for
-                        // a burst.
-                        Input::Kernel(mut events) => {
-                            while events.len() < COALESCE {
-                                match rx.try_recv() {
-                                    Ok(Input::Kernel(more)) => events.extend(more),
-                                    Ok(other) => {
-                                        next = Some(other);
-                                        break;
-                                    }
-                                    Err(_) => break,
-                                }
-                            }
-                            Input::Kernel(events)
-                        }
-                        other => other,
-                    };
+                    }
                     if !installer.on(input) {
                         break;
                     }
@@ -330,14 +330,11 @@ impl Installer {
                 None => Change::Delete(key),
             });
         }
-        let results = self.fib.apply(&changes);
-        for (c, r) in changes.iter().zip(results) {
-            match (c, r) {
-                (_, Ok(())) => {}
-                // Not there: removed already (a link went down), or never
-                // installed.
-                (Change::Delete(_), Err(FibError::Kernel { errno: ESRCH, .. })) => {}
-                (_, Err(e)) => self.failed(e.to_string()),
+        // Deleting a route that is not there (a link went down, or it was
+        // never installed) is no failure: `Fib::apply` says so.
+        for r in self.fib.apply(&changes) {
+            if let Err(e) = r {
+                self.failed(e.to_string());
             }
         }
     }
@@ -652,10 +649,6 @@ fn family(p: &Prefix) -> Family {
         Prefix::V6(_) => Family::IPV6_UNICAST,
     }
 }
-
-/// "No such process": the kernel's answer to deleting a route it does not
-/// have.
-const ESRCH: i32 = 3;
 
 /// Name protocol 210 for `ip route` ("proto mdc"), where iproute2 reads
 /// names from `rt_protos.d` and nobody named it yet.

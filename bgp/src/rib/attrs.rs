@@ -234,16 +234,14 @@ impl Attrs {
                     as_path = true;
                     // 4-octet segments: into a leading AS_SEQUENCE with
                     // room, else as a new one in front (as `AsPath` does).
+                    let (count, rest) = match value {
+                        [2, n, rest @ ..] if *n < 255 => (n + 1, rest),
+                        _ => (1, value),
+                    };
                     let mut v = Vec::with_capacity(value.len() + 6);
-                    match value {
-                        [2, n, rest @ ..] if *n < 255 => v.extend_from_slice(&[2, n + 1]),
-                        _ => v.extend_from_slice(&[2, 1]),
-                    }
+                    v.extend_from_slice(&[2, count]);
                     v.extend_from_slice(&local_as.to_be_bytes());
-                    v.extend_from_slice(match value {
-                        [2, n, rest @ ..] if *n < 255 => rest,
-                        _ => value,
-                    });
+                    v.extend_from_slice(rest);
                     put_attribute(&mut out, flags, code, &v)?;
                 }
                 _ => {
