@@ -6,8 +6,14 @@
 //! - [`Fib::apply`] sends many changes per system call and reports the
 //!   outcome of each one; one failure does not stop the others.
 //! - [`Fib::routes`] reads back the routes that carry our protocol number.
-//! - [`Fib::reconcile`] fixes only the difference between what is wanted
-//!   and what the kernel has: no flush and reinstall.
+//! - [`Dataplane::reconcile`] fixes only the difference between what is
+//!   wanted and what the kernel has: no flush and reinstall. The difference
+//!   is computed by [`plan`], the level-triggered reconcile every kind of
+//!   kernel object mdc owns goes through ([`KernelObject`]).
+//!
+//! [`Dataplane`] is the boundary the daemon's logic is written against:
+//! [`Fib`] implements it over netlink, [`MemoryDataplane`] in memory for
+//! tests without root.
 //!
 //! ```no_run
 //! use mdc_fib::{Change, Fib, NextHop, Route, Target};
@@ -24,16 +30,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod dataplane;
+mod memory;
 mod netlink;
 mod netns;
 mod nexthop;
+mod reconcile;
 mod watch;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
+pub use dataplane::Dataplane;
 pub use ipnetwork::IpNetwork;
+pub use memory::MemoryDataplane;
+pub use reconcile::{KernelObject, Plan, Step, plan};
 pub use watch::{Event, Watcher};
 
 use netlink::Netlink;
@@ -101,7 +112,7 @@ impl NextHop {
 }
 
 /// What identifies a route in a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RouteKey {
     pub dst: IpNetwork,
     pub table: u32,
@@ -228,6 +239,16 @@ pub enum Change {
     Delete(RouteKey),
 }
 
+impl Change {
+    /// The key of the route it changes.
+    pub fn key(&self) -> RouteKey {
+        match self {
+            Change::Replace(r) => r.key(),
+            Change::Delete(k) => *k,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FibError {
     #[error("netlink socket: {0}")]
@@ -240,7 +261,7 @@ pub enum FibError {
     Protocol(String),
 }
 
-/// What [`Fib::reconcile`] found and did.
+/// What [`Dataplane::reconcile`] found and did.
 #[derive(Debug, Default)]
 pub struct Reconciled {
     /// Wanted and already right.
@@ -471,36 +492,6 @@ impl Fib {
         Ok(removed)
     }
 
-    /// Make the routes of ours in `table` exactly `desired`, changing only
-    /// what differs.
-    pub fn reconcile(&mut self, table: u32, desired: &[Route]) -> Result<Reconciled, FibError> {
-        let mut have: HashMap<RouteKey, Route> =
-            self.routes(Some(table))?.into_iter().map(|r| (r.key(), r)).collect();
-        let mut report = Reconciled::default();
-        let mut changes = Vec::new();
-        for want in desired.iter().filter(|r| r.table == table) {
-            let want = want.clone().normalized();
-            match have.remove(&want.key()) {
-                Some(got) if want.matches_kernel(&got) => report.kept += 1,
-                _ => changes.push(Change::Replace(want)),
-            }
-        }
-        changes.extend(have.into_keys().map(Change::Delete));
-        for (c, r) in changes.iter().zip(self.apply(&changes)) {
-            let key = match c {
-                Change::Replace(r) => r.key(),
-                Change::Delete(k) => *k,
-            };
-            match r {
-                Err(e) => report.failed.push((key, e)),
-                Ok(()) if matches!(c, Change::Replace(_)) => report.installed += 1,
-                Ok(()) => report.removed += 1,
-            }
-        }
-        self.collect_nexthops()?;
-        Ok(report)
-    }
-
     /// The index of the interface called `name`, if there is one.
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, FibError> {
         self.nl.link_index(name)
@@ -521,6 +512,28 @@ impl Fib {
             Err(netlink::Refused { errno: libc::EADDRNOTAVAIL, .. }) => Ok(()),
             r => r.map_err(|e| e.into_error(what.clone())),
         })
+    }
+}
+
+impl Dataplane for Fib {
+    fn apply(&mut self, changes: &[Change]) -> Vec<Result<(), FibError>> {
+        Fib::apply(self, changes)
+    }
+
+    fn routes(&mut self, table: Option<u32>) -> Result<Vec<Route>, FibError> {
+        Fib::routes(self, table)
+    }
+
+    fn resolve(&mut self, addr: IpAddr) -> Result<Option<Resolution>, FibError> {
+        Fib::resolve(self, addr)
+    }
+
+    fn reload_nexthops(&mut self) -> Result<(), FibError> {
+        Fib::reload_nexthops(self)
+    }
+
+    fn collect_nexthops(&mut self) -> Result<usize, FibError> {
+        Fib::collect_nexthops(self)
     }
 }
 

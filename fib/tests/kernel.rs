@@ -13,7 +13,9 @@ use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::process::Stdio;
 
-use mdc_fib::{Change, Event, Fib, FibError, IpNetwork, NextHop, Route, RouteKey, Target, Watcher};
+use mdc_fib::{
+    Change, Dataplane, Event, Fib, FibError, IpNetwork, NextHop, Route, RouteKey, Target, Watcher,
+};
 use mdc_tests::{Lab, require_interop};
 use serde_json::Value;
 

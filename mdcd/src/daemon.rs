@@ -2,7 +2,7 @@
 //! an orderly shutdown (Cease/2 with a message to every peer) on SIGTERM or
 //! SIGINT.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,9 +51,9 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     {
         // Subscribed before any peer is added: no End-of-RIB is missed.
         let end_of_ribs = speaker.end_of_ribs();
-        let waiting = initial_tables(&config);
+        let adoption = fib::adopt::Adoption::new(&config);
         let within = Duration::from_secs(u64::from(config.fib.restart_time));
-        tokio::spawn(converge(end_of_ribs, waiting, within, f.clone()));
+        tokio::spawn(converge(end_of_ribs, adoption, within, f.clone()));
     }
     let mut policies = Policies::new(&config, None);
 
@@ -124,53 +124,31 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     Ok(())
 }
 
-/// The (peer, family) pairs whose End-of-RIB ends a graceful start: every
-/// configured peer's unicast families. Unnumbered peers are found later:
-/// the restart time covers them.
-fn initial_tables(config: &Config) -> HashSet<(IpAddr, Family)> {
-    let mut out = HashSet::new();
-    for p in &config.peers {
-        let PeerAddress::Ip(ip) = p.address else { continue };
-        for f in &p.families {
-            if *f == Family::IPV4_UNICAST || *f == Family::IPV6_UNICAST {
-                out.insert((ip, *f));
-            }
-        }
-    }
-    out
-}
-
 /// A graceful start ends when every peer sent its initial table, or after
 /// `within`: then the FIB removes the routes of the previous run that BGP
 /// did not learn again.
 async fn converge(
     mut end_of_ribs: tokio::sync::broadcast::Receiver<(IpAddr, Family)>,
-    mut waiting: HashSet<(IpAddr, Family)>,
+    mut adoption: fib::adopt::Adoption,
     within: Duration,
     fib: fib::FibHandle,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     let deadline = tokio::time::sleep(within);
     tokio::pin!(deadline);
-    let mut lagged = false;
-    while !waiting.is_empty() {
+    while !adoption.done() {
         tokio::select! {
             () = &mut deadline => {
-                info!(
-                    "fib: restart time ({} s) passed with {} initial tables missing{}",
-                    within.as_secs(),
-                    waiting.len(),
-                    if lagged { " (some session events were missed)" } else { "" }
-                );
+                info!("{}", adoption.expired(within.as_secs()));
                 break;
             }
             ev = end_of_ribs.recv() => match ev {
-                Ok(table) => {
-                    waiting.remove(&table);
+                Ok((peer, family)) => {
+                    adoption.end_of_rib(peer, family);
                 }
                 // An End-of-RIB may be among the missed events: the
                 // deadline decides then.
-                Err(RecvError::Lagged(_)) => lagged = true,
+                Err(RecvError::Lagged(_)) => adoption.missed_some(),
                 Err(RecvError::Closed) => return,
             },
         }
