@@ -1,11 +1,14 @@
 //! # mdcd: the mdc routing daemon
 //!
 //! - [`config`]: the TOML file, validated as a whole before anything starts;
-//! - [`api`]: the local read-only API socket and the tables `mdcctl` prints.
+//! - [`api`]: the local API socket (root only): the state `mdcctl` prints,
+//!   and session resets (`mdcctl clear bgp`).
 //!
 //! - [`daemon`]: the BGP speaker configured from the file, the API, and an
 //!   orderly shutdown on SIGTERM/SIGINT;
-//! - [`fib`]: installing the best paths in the kernel (`[fib]`).
+//! - [`fib`]: installing the best paths in the kernel (`[fib]`): pure
+//!   rules and logic over `mdc_fib::Dataplane`, and the thread that runs
+//!   them.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
