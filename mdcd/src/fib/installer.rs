@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use mdc_bgp::family::Family;
 use mdc_bgp::nlri::Prefix;
 use mdc_bgp::rib::FibChange;
-use mdc_fib::{Change, Dataplane, Event, IpNetwork, NextHop, Route, RouteKey, Target};
+use mdc_fib::{Change, Dataplane, Event, IpNetwork, NextHop, Route, RouteKey, Step, Target};
 use tracing::{info, warn};
 
 use super::resolve::{self, Resolved};
@@ -410,25 +410,25 @@ impl<D: Dataplane, R: RibLink> Installer<D, R> {
         };
         v.desired = desired.len();
         v.installed = kernel.len();
-        let mut have: HashMap<RouteKey, Route> = kernel.into_iter().map(|r| (r.key(), r)).collect();
-        for want in desired {
-            let want = want.normalized();
-            match have.remove(&want.key()) {
-                Some(got) if want.matches_kernel(&got) => v.in_sync += 1,
-                got => v.drift.push(DriftView {
-                    prefix: want.dst.to_string(),
-                    desired: Some(target_text(&want.target, &link_name)),
-                    kernel: got.map(|g| target_text(&g.target, &link_name)),
-                }),
-            }
-        }
-        let mut stale: Vec<Route> = have.into_values().collect();
-        stale.sort_by_key(|r| r.dst);
-        v.drift.extend(stale.into_iter().map(|r| DriftView {
-            prefix: r.dst.to_string(),
-            desired: None,
-            kernel: Some(target_text(&r.target, &link_name)),
-        }));
+        // What a reconcile would change is the drift.
+        let observed: HashMap<RouteKey, Route> = kernel.iter().map(|r| (r.key(), r.clone())).collect();
+        let plan = mdc_fib::plan(desired, kernel);
+        v.in_sync = plan.kept;
+        v.drift = plan
+            .steps
+            .into_iter()
+            .map(|step| {
+                let (desired, key) = match step {
+                    Step::Put(want) => (Some(target_text(&want.target, &link_name)), want.key()),
+                    Step::Remove(key) => (None, key),
+                };
+                DriftView {
+                    prefix: key.dst.to_string(),
+                    desired,
+                    kernel: observed.get(&key).map(|g| target_text(&g.target, &link_name)),
+                }
+            })
+            .collect();
         v
     }
 }

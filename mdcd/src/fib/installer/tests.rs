@@ -311,4 +311,21 @@ fn refused_routes_are_counted_and_shown_and_drift_is_reported() {
     assert_eq!(v.drift[0].prefix, "198.18.0.0/15");
     assert_eq!(v.drift[0].desired.as_deref(), Some("via 192.0.2.2 dev if2"));
     assert_eq!(v.drift[0].kernel, None);
+
+    // A route changed by hand and one added with our protocol: both drift.
+    let changed = route("203.0.113.0/24", vec![NextHop::gateway(ip("198.51.100.5")).on(3)]);
+    i.kernel_mut().put_ours(changed);
+    i.kernel_mut().put_ours(route("192.0.2.128/25", vec![NextHop::gateway(ip("192.0.2.3")).on(2)]));
+    let v = i.view(|n| format!("if{n}"));
+    assert_eq!((v.desired, v.installed, v.in_sync), (2, 2, 0));
+    let drift: Vec<(&str, Option<&str>, Option<&str>)> =
+        v.drift.iter().map(|d| (d.prefix.as_str(), d.desired.as_deref(), d.kernel.as_deref())).collect();
+    assert_eq!(
+        drift,
+        vec![
+            ("203.0.113.0/24", Some("via 192.0.2.2 dev if2"), Some("via 198.51.100.5 dev if3")),
+            ("198.18.0.0/15", Some("via 192.0.2.2 dev if2"), None),
+            ("192.0.2.128/25", None, Some("via 192.0.2.3 dev if2")),
+        ]
+    );
 }
