@@ -1,12 +1,17 @@
-//! RIB behaviour: what each peer is sent, per the rules in `mod.rs`.
+//! RIB behaviour: what each peer is sent, per the rules of the modules beside it.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
+use super::decision::Reason;
 use super::*;
-use crate::attr::Origin;
+use crate::aspath::AsPath;
+use crate::attr::{AttrValue, MpNlri, MpReach, NextHop, Origin, PathAttribute, code};
+use crate::community::Community;
 use crate::context::SessionContext;
 use crate::fsm::{PeerConfig, RemoteAs};
 use crate::negotiate::negotiate;
+use crate::nlri::Prefix;
 
 const US: u32 = 65000;
 
