@@ -46,23 +46,23 @@
 //! # let _ = peer;
 //! ```
 
-/// Adj-RIB-Out and the flush: what each peer holds, brought up to date.
+// Adj-RIB-Out and the flush: what each peer holds, brought up to date.
 mod adj_rib_out;
 pub mod attrs;
 pub mod decision;
-/// The export rules: what one peer gets for one path.
+// The export rules: what one peer gets for one path.
 mod export;
-/// FIB changes and next-hop tracking.
+// FIB changes and next-hop tracking.
 mod fib;
-/// Routes in: UPDATEs, loop checks, import policy, paths in and out.
+// Routes in: UPDATEs, loop checks, import policy, paths in and out.
 mod import;
-/// Configured peers and their sessions, graceful restart, route refresh.
+// Configured peers and their sessions, graceful restart, route refresh.
 mod peer;
-/// The decision process over each destination's paths.
+// The decision process over each destination's paths.
 mod rank;
-/// The routes of one family (destinations in a slab, their paths).
+// The routes of one family (destinations in a slab, their paths).
 mod table;
-/// Read-only views for status output.
+// Read-only views for status output.
 mod view;
 
 use std::collections::BTreeMap;
