@@ -2,7 +2,7 @@
 //! nothing (RFC 4271 §9.1.3, RFC 4456 §6/§8, RFC 1997, RFC 8212, the
 //! export policy). The common eBGP export (no export policy) is done on
 //! the encoded set (`Attrs::ebgp_export`), the others through the typed
-//! attributes.
+//! attributes; both leave out what [`EBGP_EXPORT_DROPS`] says.
 //!
 //! Owns that per-path result; it reads the peers and the path and changes
 //! nothing (what a peer holds and is sent is `adj_rib_out`'s).
@@ -10,7 +10,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
-use super::attrs::{Attrs, AttrsBuilder};
+use super::attrs::{Attrs, AttrsBuilder, CodeSet};
 use super::table::{LOCAL, Path, PeerId};
 use super::{Peer, PolicyRoute, PolicyVerdict, RibConfig, SessionInfo};
 use crate::aspath::{AsPath, AsSegment, SegmentType};
@@ -18,6 +18,53 @@ use crate::attr::{AttrValue, NextHop, PathAttribute, code};
 use crate::community::Community;
 use crate::family::{Afi, Family};
 use crate::nlri::Prefix;
+
+/// Which routes an entry of [`EBGP_EXPORT_DROPS`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Routes {
+    All,
+    /// Routes learned from a peer: one originated here keeps the attribute.
+    Learned,
+}
+
+/// What an eBGP peer is not sent. The one table both exports leave
+/// attributes out by: the typed one ([`export_with`]) and the one on
+/// encoded sets (`Attrs::ebgp_export`, through [`ebgp_drops`]); debug
+/// builds still compare each encoded export with the typed one.
+pub(super) const EBGP_EXPORT_DROPS: &[(u8, Routes)] = &[
+    // RFC 4271 §5.1.4: a MED received from a neighbouring AS is not
+    // propagated to other ASes (one set here, on a route originated here,
+    // is sent to the neighbour).
+    (code::MULTI_EXIT_DISC, Routes::Learned),
+    // RFC 4271 §5.1.5: LOCAL_PREF is not sent to external peers.
+    (code::LOCAL_PREF, Routes::All),
+    // RFC 4456 §8: nor are ORIGINATOR_ID and CLUSTER_LIST.
+    (code::ORIGINATOR_ID, Routes::All),
+    (code::CLUSTER_LIST, Routes::All),
+];
+
+/// [`EBGP_EXPORT_DROPS`] as bitmasks, built at compile time: for routes
+/// learned from a peer, and for routes originated here.
+static EBGP_DROPS_LEARNED: CodeSet = ebgp_drops_of(true);
+static EBGP_DROPS_ORIGINATED: CodeSet = ebgp_drops_of(false);
+
+const fn ebgp_drops_of(learned: bool) -> CodeSet {
+    let mut set = CodeSet::EMPTY;
+    let mut rest = EBGP_EXPORT_DROPS;
+    while let [(code, routes), tail @ ..] = rest {
+        if learned || matches!(routes, Routes::All) {
+            set = set.with(*code);
+        }
+        rest = tail;
+    }
+    set
+}
+
+/// What an eBGP peer is not sent of a route learned from a peer
+/// (`learned`) or originated here ([`EBGP_EXPORT_DROPS`]).
+pub(super) fn ebgp_drops(learned: bool) -> &'static CodeSet {
+    if learned { &EBGP_DROPS_LEARNED } else { &EBGP_DROPS_ORIGINATED }
+}
 
 /// The attributes peer `to` gets for best path `best`, or `None` when it
 /// gets nothing (RFC 4271 §9.1.3, RFC 4456 §6/§8, RFC 1997, RFC 8212, the
@@ -40,7 +87,7 @@ pub(super) fn export_attrs(
 /// encoded set (`Attrs::ebgp_export`), else always through the typed
 /// attributes (debug builds check that both agree).
 #[allow(clippy::too_many_arguments)]
-fn export_with(
+pub(super) fn export_with(
     config: &RibConfig,
     peers: &[Option<Peer>],
     to: PeerId,
@@ -76,9 +123,11 @@ fn export_with(
     // One pass copies what the peer gets; with no policy to see the
     // attributes first, an eBGP peer's AS path gets our AS in that pass.
     let prepend_now = to_ebgp && policy.is_none();
+    // Left out for an eBGP peer, by both paths below.
+    let drops = ebgp_drops(src.is_some());
     if prepend_now && fast {
         let nh = self_next_hop(session, family)?;
-        if let Some(out) = a.ebgp_export(config.local_as, src.is_some(), nh) {
+        if let Some(out) = a.ebgp_export(config.local_as, drops, nh) {
             // An IPv4 route with an IPv6 next hop needs RFC 8950 on this
             // session (as below).
             if family == Family::IPV4_UNICAST
@@ -100,11 +149,7 @@ fn export_with(
     let attributes = a.list();
     let mut list = Vec::with_capacity(attributes.len() + 2);
     for x in attributes {
-        let code = x.code();
-        let dropped = matches!(code, code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST)
-            // RFC 4271 §5.1.4: MED does not leave the neighbouring AS.
-            || (code == code::MULTI_EXIT_DISC && src.is_some());
-        if to_ebgp && dropped {
+        if to_ebgp && drops.contains(x.code()) {
             continue;
         }
         match &x.value {
