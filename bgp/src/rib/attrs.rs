@@ -138,6 +138,35 @@ fn put_attribute(out: &mut Vec<u8>, flags: u8, code: u8, value: &[u8]) -> Option
     Some(())
 }
 
+/// A set of attribute type codes as a bitmask, built at compile time
+/// (`export::EBGP_EXPORT_DROPS`): a lookup is a shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CodeSet {
+    /// Codes 0-127.
+    low: u128,
+    /// Codes 128-255.
+    high: u128,
+}
+
+impl CodeSet {
+    pub(crate) const EMPTY: CodeSet = CodeSet { low: 0, high: 0 };
+
+    /// The set with `code` added.
+    pub(crate) const fn with(self, code: u8) -> CodeSet {
+        if code < 128 {
+            CodeSet { low: self.low | (1 << code), ..self }
+        } else {
+            CodeSet { high: self.high | (1 << (code - 128)), ..self }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, code: u8) -> bool {
+        let word = if code < 128 { self.low } else { self.high };
+        (word >> (code & 127)) & 1 != 0
+    }
+}
+
 /// How sets are encoded and decoded: a 4-octet-AS session.
 fn canonical() -> SessionContext {
     SessionContext::modern()
@@ -217,19 +246,18 @@ impl Attrs {
 
     /// What an eBGP peer gets of this set when no export policy sees it
     /// first, worked out on the encoded bytes (the common export: no
-    /// decoding, one allocation): our AS prepended to the AS path,
-    /// LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST dropped, MED too with
-    /// `drop_med`, `next_hop` for the next hop, no weight. `None` where the
-    /// general export is needed: a set kept typed, or one without ORIGIN or
-    /// AS_PATH (the export adds them).
-    pub(crate) fn ebgp_export(&self, local_as: u32, drop_med: bool, next_hop: NextHop) -> Option<Attrs> {
+    /// decoding, one allocation): our AS prepended to the AS path, the
+    /// attributes in `drops` left out (the export's table of what eBGP
+    /// peers are not sent), `next_hop` for the next hop, no weight. `None`
+    /// where the general export is needed: a set kept typed, or one
+    /// without ORIGIN or AS_PATH (the export adds them).
+    pub(crate) fn ebgp_export(&self, local_as: u32, drops: &CodeSet, next_hop: NextHop) -> Option<Attrs> {
         let Stored::Wire(w) = &self.stored else { return None };
         let mut out = Vec::with_capacity(w.len() + 8);
         let (mut origin, mut as_path) = (false, false);
         for (flags, code, value) in WireAttrs(w) {
             match code {
-                code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST => {}
-                code::MULTI_EXIT_DISC if drop_med => {}
+                c if drops.contains(c) => {}
                 code::AS_PATH => {
                     as_path = true;
                     // 4-octet segments: into a leading AS_SEQUENCE with

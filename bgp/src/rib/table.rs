@@ -3,8 +3,8 @@
 //!
 //! Destinations live in a slab (`slots`) found through a hash index, so a
 //! destination has a small stable number for as long as it has paths; the
-//! Adj-RIB-Out of each peer is then one bit per slot (see `mod.rs`), as in
-//! BIRD's export maps.
+//! Adj-RIB-Out of each peer is then one bit per slot (see
+//! `adj_rib_out.rs`), as in BIRD's export maps.
 
 use std::sync::Arc;
 

@@ -1,12 +1,17 @@
-//! RIB behaviour: what each peer is sent, per the rules in `mod.rs`.
+//! RIB behaviour: what each peer is sent, per the rules of the modules beside it.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
+use super::decision::Reason;
 use super::*;
-use crate::attr::Origin;
+use crate::aspath::AsPath;
+use crate::attr::{AttrValue, MpNlri, MpReach, NextHop, Origin, PathAttribute, code};
+use crate::community::Community;
 use crate::context::SessionContext;
 use crate::fsm::{PeerConfig, RemoteAs};
 use crate::negotiate::negotiate;
+use crate::nlri::Prefix;
 
 const US: u32 = 65000;
 
@@ -1094,4 +1099,73 @@ fn the_ebgp_export_on_encoded_sets_handles_every_as_path_shape_and_long_attribut
         matches!(u.attribute(code::LARGE_COMMUNITIES).map(|a| &a.value), Some(AttrValue::LargeCommunities(c)) if c.0.len() == 30)
     );
     assert_eq!(u.next_hop().map(|n| n.to_string()).as_deref(), Some("198.51.100.254"));
+}
+
+#[test]
+fn ebgp_export_drops_exactly_its_table_on_the_typed_and_the_encoded_path() {
+    use super::export::{EBGP_EXPORT_DROPS, Routes, ebgp_drops, export_with};
+    use crate::attr::Aggregator;
+    use crate::community::{Communities, LargeCommunities, LargeCommunity};
+    let in_table = |c: u8, learned: bool| {
+        EBGP_EXPORT_DROPS.iter().any(|(d, r)| *d == c && (learned || *r == Routes::All))
+    };
+    for learned in [true, false] {
+        for c in 0..=u8::MAX {
+            assert_eq!(ebgp_drops(learned).contains(c), in_table(c, learned), "code {c}, learned: {learned}");
+        }
+    }
+    let mut lab = Lab::new(config());
+    let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+    let b = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    // Every attribute of the table, and others besides.
+    let attrs = Arc::new(Attrs::new(
+        vec![
+            PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttrValue::AsPath(AsPath::from_sequence(vec![65001, 65010]))),
+            PathAttribute::new(AttrValue::MultiExitDisc(7)),
+            PathAttribute::new(AttrValue::LocalPref(300)),
+            PathAttribute::new(AttrValue::AtomicAggregate),
+            PathAttribute::new(AttrValue::Aggregator(Aggregator {
+                asn: 65010,
+                address: "192.0.2.8".parse().unwrap(),
+            })),
+            PathAttribute::new(AttrValue::Communities(Communities(vec![Community::new(65001, 7)]))),
+            PathAttribute::new(AttrValue::OriginatorId("192.0.2.9".parse().unwrap())),
+            PathAttribute::new(AttrValue::ClusterList(vec!["192.0.2.10".parse().unwrap()])),
+            PathAttribute::new(AttrValue::LargeCommunities(LargeCommunities(vec![LargeCommunity::new(
+                65001, 1, 2,
+            )]))),
+        ],
+        Some(NextHop::V4("192.0.2.1".parse().unwrap())),
+        0,
+    ));
+    let codes = |x: &Attrs| x.list().iter().map(PathAttribute::code).collect::<Vec<u8>>();
+    let all = codes(&attrs);
+    assert!(EBGP_EXPORT_DROPS.iter().all(|(c, _)| all.contains(c)));
+    let rib = &lab.rib;
+    let session = rib.peer(b).and_then(Peer::up).cloned().unwrap();
+    let prefix = pfx("203.0.113.0/24");
+    for (from, learned) in [(a, true), (LOCAL, false)] {
+        let want: Vec<u8> = all.iter().copied().filter(|c| !in_table(*c, learned)).collect();
+        assert_eq!(want.contains(&code::MULTI_EXIT_DISC), !learned, "a MED set here goes to the neighbour");
+        let path = Path {
+            attrs: Arc::clone(&attrs),
+            peer: from,
+            path_id: 0,
+            tx_id: 1,
+            stale: false,
+            unreachable: false,
+        };
+        let export = |fast| {
+            let f = Family::IPV4_UNICAST;
+            export_with(&rib.config, &rib.peers, b, &session, f, Some(&prefix), &path, true, fast).unwrap()
+        };
+        let typed = export(false);
+        let nh = NextHop::V4("198.51.100.254".parse().unwrap());
+        let encoded = attrs.ebgp_export(US, ebgp_drops(learned), nh).unwrap();
+        assert_eq!(codes(&typed), want, "typed, learned: {learned}");
+        assert_eq!(codes(&encoded), want, "encoded, learned: {learned}");
+        assert_eq!(*typed, encoded);
+        assert_eq!(export(true), typed, "the common export: on the encoded set, the same");
+    }
 }
