@@ -15,6 +15,7 @@
 //! docs/adr/0004-fsm.md explains the choices.
 
 mod config;
+pub mod negotiate;
 
 pub use config::{
     ConfigError, DEFAULT_CONNECT_RETRY_MS, DEFAULT_HOLD_TIME, DEFAULT_RESTART_TIME, DEFAULT_RETRY_INITIAL_MS,
