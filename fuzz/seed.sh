@@ -27,6 +27,19 @@ for f in "$ROOT"/bgp/tests/data/*/*.bin "$ROOT"/evpn/tests/data/*/*.bin "$FUZZ"/
 done
 shopt -u nullglob
 
+# The golden vectors and the hand-made seeds are committed: a folder with
+# none of them is a broken checkout, not a smaller corpus to start from.
+for dir in "$ROOT/bgp/tests/data" "$ROOT/evpn/tests/data" "$FUZZ/seeds/messages"; do
+    found=0
+    for f in "${sources[@]}"; do
+        case "$f" in "$dir"/*) found=1 && break ;; esac
+    done
+    if [ "$found" -eq 0 ]; then
+        echo "seed.sh: error: no .bin files in $dir (they are committed: is the checkout broken?)" >&2
+        exit 1
+    fi
+done
+
 targets=(message roundtrip update open notification route_refresh evpn_nlri)
 for t in "${targets[@]}"; do
     mkdir -p "$CORPUS/$t"
@@ -78,9 +91,6 @@ for f in "${sources[@]}"; do
     case "$f" in "$FUZZ"/*) ;; *) golden=$((golden + 1)) ;; esac
 done
 echo "seed.sh: $n source messages ($golden golden vectors); corpus sizes:"
-if [ "$golden" -eq 0 ]; then
-    echo "seed.sh: warning: no golden vectors in bgp/tests/data or evpn/tests/data" >&2
-fi
 for t in "${targets[@]}"; do
     printf '  %-14s %5d files\n' "$t" "$(find "$CORPUS/$t" -type f | wc -l)"
 done

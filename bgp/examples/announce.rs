@@ -1,8 +1,8 @@
 //! Announce prefixes to one BGP peer and keep the session up.
 //!
 //! ```text
-//! cargo run -p mdc-bgp --example announce -- PEER PEER_AS LOCAL_AS ROUTER_ID PREFIX...
-//! cargo run -p mdc-bgp --example announce -- 192.0.2.1 65001 65000 192.0.2.254 198.51.100.0/24
+//! cargo run -p mdc-bgp --features speaker --example announce -- PEER PEER_AS LOCAL_AS ROUTER_ID PREFIX...
+//! cargo run -p mdc-bgp --features speaker --example announce -- 192.0.2.1 65001 65000 192.0.2.254 198.51.100.0/24
 //! ```
 //!
 //! Dials the peer on port 179 (no listener) and prints session and route

@@ -7,14 +7,14 @@
 
 use std::net::Ipv4Addr;
 
-use crate::capability::{
+use crate::wire::capability::{
     AddPathFamily, Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily, Role,
 };
-use crate::context::{FamilyCodec, SessionContext};
-use crate::error::EncodeError;
-use crate::family::Family;
-use crate::message::Message;
-use crate::open::Open;
+use crate::wire::context::{FamilyCodec, SessionContext};
+use crate::wire::error::EncodeError;
+use crate::wire::family::Family;
+use crate::wire::message::Message;
+use crate::wire::open::Open;
 
 /// Default hold time in seconds (GoBGP, Cilium, AWS Direct Connect; FRR's
 /// traditional profile uses 180, its datacenter profile 9).

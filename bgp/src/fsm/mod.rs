@@ -15,6 +15,7 @@
 //! docs/adr/0004-fsm.md explains the choices.
 
 mod config;
+pub mod negotiate;
 
 pub use config::{
     ConfigError, DEFAULT_CONNECT_RETRY_MS, DEFAULT_HOLD_TIME, DEFAULT_RESTART_TIME, DEFAULT_RETRY_INITIAL_MS,
@@ -24,16 +25,18 @@ pub use config::{
 
 use std::net::Ipv4Addr;
 
-use crate::attr::AttrValue;
-use crate::context::{MAX_MESSAGE_LEN, SessionContext};
-use crate::error::MessageError;
-use crate::family::Family;
-use crate::message::{HEADER_LEN, Message, decode_header, kind};
-use crate::negotiate::{Negotiated, forces_hard_reset, negotiate};
-use crate::notification::{Notification, cease_subcode, code, fsm_subcode, open_subcode, update_subcode};
-use crate::open::Open;
-use crate::route_refresh::{RouteRefresh, Subtype};
-use crate::update::{Outcome, Update, UpdateDecode};
+use crate::wire::attr::AttrValue;
+use crate::wire::context::{MAX_MESSAGE_LEN, SessionContext};
+use crate::wire::error::MessageError;
+use crate::wire::family::Family;
+use crate::wire::message::{HEADER_LEN, Message, decode_header, kind};
+use crate::wire::notification::{
+    Notification, cease_subcode, code, fsm_subcode, open_subcode, update_subcode,
+};
+use crate::wire::open::Open;
+use crate::wire::route_refresh::{RouteRefresh, Subtype};
+use crate::wire::update::{Outcome, Update, UpdateDecode};
+use negotiate::{Negotiated, forces_hard_reset, negotiate};
 
 /// The session states of RFC 4271 §8.2.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,7 +135,7 @@ pub enum Event {
     /// Event 18: The connection (or the attempt) failed or was closed by the peer.
     TcpConnectionFails,
     /// Events 19-28: One whole message as framed by
-    /// [`crate::message::frame_len`] with [`Fsm::rx_context`].
+    /// [`crate::wire::message::frame_len`] with [`Fsm::rx_context`].
     MessageReceived(Vec<u8>),
     /// Events 9-13: A timer the FSM armed has expired.
     TimerExpired(Timer),

@@ -35,9 +35,9 @@
 
 use std::fmt;
 
-use crate::error::{DecodeError, EncodeError, ErrorKind};
-use crate::family::{Afi, Family, Safi};
-use crate::reader::Reader;
+use crate::wire::error::{DecodeError, EncodeError, ErrorKind};
+use crate::wire::family::{Afi, Family, Safi};
+use crate::wire::reader::Reader;
 
 /// Capability codes (IANA "Capability Codes").
 pub mod code {

@@ -9,13 +9,13 @@
 
 use std::net::Ipv4Addr;
 
-use crate::capability::{AddPathMode, Capability, GracefulRestartFamily, Role};
-use crate::context::SessionContext;
-use crate::family::{Afi, Family};
 use crate::fsm::PeerConfig;
-use crate::notification::{Notification, cease_subcode, code, open_subcode};
-use crate::open::Open;
-use crate::update::Update;
+use crate::wire::capability::{AddPathMode, Capability, GracefulRestartFamily, Role};
+use crate::wire::context::SessionContext;
+use crate::wire::family::{Afi, Family};
+use crate::wire::notification::{Notification, cease_subcode, code, open_subcode};
+use crate::wire::open::Open;
+use crate::wire::update::Update;
 
 /// The peer's graceful restart capability, as far as we act on it (we are
 /// the helper, RFC 4724 §4.2).
@@ -290,9 +290,9 @@ pub fn forces_hard_reset(subcode: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capability::{AddPathFamily, ExtendedNextHop, GracefulRestart};
     use crate::fsm::{GracefulRestartConfig, RemoteAs};
-    use crate::notification::open_subcode as sub;
+    use crate::wire::capability::{AddPathFamily, ExtendedNextHop, GracefulRestart};
+    use crate::wire::notification::open_subcode as sub;
 
     const V4: Family = Family::IPV4_UNICAST;
     const V6: Family = Family::IPV6_UNICAST;
@@ -473,7 +473,7 @@ mod tests {
         // Restart flag of the peer.
         let mut open = them.open();
         for p in &mut open.params {
-            if let crate::open::OptionalParameter::Capabilities(caps) = p {
+            if let crate::wire::open::OptionalParameter::Capabilities(caps) = p {
                 for c in caps {
                     if let Capability::GracefulRestart(g) = c {
                         g.flags |= GracefulRestart::RESTART_STATE;

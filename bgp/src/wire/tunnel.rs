@@ -4,7 +4,7 @@
 //!
 //! This module owns the attribute *values* (the bytes after the attribute
 //! header) and their structural checks; flags, type code, length and the
-//! RFC 7606 action for a malformed value belong to [`crate::attr`].
+//! RFC 7606 action for a malformed value belong to [`crate::wire::attr`].
 //! Semantic checks of individual sub-TLVs (RFC 9012 says to disregard a
 //! Tunnel TLV whose sub-TLV is malformed, not the route) are offered as
 //! typed getters that return `None` for a malformed sub-TLV, and
@@ -12,8 +12,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::error::{DecodeError, EncodeError, ErrorKind};
-use crate::reader::Reader;
+use crate::wire::error::{DecodeError, EncodeError, ErrorKind};
+use crate::wire::reader::Reader;
 
 /// IANA "BGP Tunnel Encapsulation Attribute Tunnel Types" (RFC 9012 §14),
 /// used by the TUNNEL_ENCAPSULATION attribute and by the Encapsulation

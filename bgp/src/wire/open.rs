@@ -5,7 +5,7 @@
 //! optional parameters, kept grouped exactly as the peer sent them (FRR puts
 //! each capability in its own parameter, BIRD and GoBGP put all of them in
 //! one), so that a decoded OPEN re-encodes byte for byte. Capabilities
-//! themselves live in [`crate::capability`]. Negotiation (what two OPENs
+//! themselves live in [`crate::wire::capability`]. Negotiation (what two OPENs
 //! agree on) is not done here.
 //!
 //! Decoding is structural only; [`Open::validate`] applies the RFC 4271
@@ -13,12 +13,14 @@
 
 use std::net::Ipv4Addr;
 
-use crate::capability::{AddPathFamily, Capability, ExtendedNextHop, GracefulRestart, LlgrFamily, Role};
-use crate::error::{DecodeError, EncodeError, ErrorKind, MessageError};
-use crate::family::Family;
-use crate::message::HEADER_LEN;
-use crate::notification::{Notification, code, header_subcode, open_subcode};
-use crate::reader::Reader;
+use crate::wire::capability::{
+    AddPathFamily, Capability, ExtendedNextHop, GracefulRestart, LlgrFamily, Role,
+};
+use crate::wire::error::{DecodeError, EncodeError, ErrorKind, MessageError};
+use crate::wire::family::Family;
+use crate::wire::message::HEADER_LEN;
+use crate::wire::notification::{Notification, code, header_subcode, open_subcode};
+use crate::wire::reader::Reader;
 
 /// The BGP version mdc speaks.
 pub const BGP_VERSION: u8 = 4;
@@ -402,7 +404,8 @@ impl Open {
     /// Route refresh (RFC 2918, code 2; the pre-standard code 128 counts too).
     pub fn route_refresh(&self) -> bool {
         self.capabilities().any(|c| {
-            matches!(c, Capability::RouteRefresh) || c.code() == crate::capability::code::ROUTE_REFRESH_CISCO
+            matches!(c, Capability::RouteRefresh)
+                || c.code() == crate::wire::capability::code::ROUTE_REFRESH_CISCO
         })
     }
 
@@ -434,7 +437,7 @@ impl Open {
 #[cfg(test)]
 pub(crate) mod strategies {
     use super::*;
-    use crate::capability::strategies::capability;
+    use crate::wire::capability::strategies::capability;
     use proptest::prelude::*;
 
     pub fn param() -> impl Strategy<Value = OptionalParameter> {
@@ -470,9 +473,9 @@ pub(crate) mod strategies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capability::{AddPathMode, GracefulRestartFamily};
-    use crate::context::SessionContext;
-    use crate::message::Message;
+    use crate::wire::capability::{AddPathMode, GracefulRestartFamily};
+    use crate::wire::context::SessionContext;
+    use crate::wire::message::Message;
     use proptest::prelude::*;
 
     /// A whole OPEN message with `body`.
@@ -609,14 +612,17 @@ mod tests {
             restart_time: 120,
             families: (0..40)
                 .map(|i| GracefulRestartFamily {
-                    family: Family::new(crate::family::Afi(i), crate::family::Safi(1)),
+                    family: Family::new(crate::wire::family::Afi(i), crate::wire::family::Safi(1)),
                     flags: 0,
                 })
                 .collect(),
         });
         let mut caps = vec![gr];
         caps.extend((0..20).map(|i| {
-            Capability::Multiprotocol(Family::new(crate::family::Afi(100 + i), crate::family::Safi(1)))
+            Capability::Multiprotocol(Family::new(
+                crate::wire::family::Afi(100 + i),
+                crate::wire::family::Safi(1),
+            ))
         }));
         caps
     }

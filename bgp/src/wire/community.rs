@@ -5,7 +5,7 @@
 //!
 //! This module owns the attribute *values* only: the bytes after the
 //! attribute header. Flags, type code, length and the RFC 7606 action for a
-//! malformed value belong to [`crate::attr`], which maps the
+//! malformed value belong to [`crate::wire::attr`], which maps the
 //! [`DecodeError`]s returned here (always [`ErrorKind::BadLength`] at the
 //! first value byte when the length is not a non-zero multiple of the
 //! element size, RFC 7606 §7.8, §7.14, §7.15, RFC 8092 §6).
@@ -21,8 +21,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::error::{DecodeError, ErrorKind};
-use crate::reader::Reader;
+use crate::wire::error::{DecodeError, ErrorKind};
+use crate::wire::reader::Reader;
 
 /// A string that does not parse as a community of the expected kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -337,7 +337,7 @@ pub enum ExtendedCommunityKind {
     /// Types 0x00/0x01/0x02, sub-type 0x03 (RFC 4360 §5, RFC 5668).
     RouteOrigin(Administrator),
     /// Type 0x03, sub-type 0x0c (RFC 9012 §4.1): the IANA tunnel type
-    /// (8 = VXLAN, see [`crate::tunnel::tunnel_type`]).
+    /// (8 = VXLAN, see [`crate::wire::tunnel::tunnel_type`]).
     Encapsulation { tunnel_type: u16 },
     /// Type 0x03, sub-type 0x0d (RFC 7432 §7.8).
     DefaultGateway,
@@ -469,7 +469,7 @@ impl ExtendedCommunity {
 
     /// Encapsulation VXLAN (tunnel type 8), as every EVPN/VXLAN route carries.
     pub fn vxlan_encapsulation() -> Self {
-        Self::encapsulation(crate::tunnel::tunnel_type::VXLAN)
+        Self::encapsulation(crate::wire::tunnel::tunnel_type::VXLAN)
     }
 
     /// Default Gateway (RFC 7432 §7.8): value all zero.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::wire::notification::Notification;
+
 /// What went wrong while decoding a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -66,12 +68,12 @@ pub enum EncodeError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error} (NOTIFICATION {}/{})", notification.code, notification.subcode)]
 pub struct MessageError {
-    pub notification: crate::notification::Notification,
+    pub notification: Notification,
     pub error: DecodeError,
 }
 
 impl MessageError {
     pub fn new(code: u8, subcode: u8, data: impl Into<Vec<u8>>, error: DecodeError) -> Self {
-        MessageError { notification: crate::notification::Notification::new(code, subcode, data), error }
+        MessageError { notification: Notification::new(code, subcode, data), error }
     }
 }

@@ -17,16 +17,16 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bytes::Bytes;
 
-use crate::aspath::{AS_TRANS, AsPath};
-use crate::community::{Communities, ExtendedCommunities, Ipv6ExtendedCommunities, LargeCommunities};
-use crate::context::SessionContext;
-use crate::error::{DecodeError, EncodeError, ErrorKind};
-use crate::family::{Afi, Family, Safi};
-use crate::nlri::{Nlri, decode_prefixes};
-use crate::notification::update_subcode;
-use crate::reader::Reader;
-use crate::rfc7606::{Action, malformed_attribute_action};
-use crate::tunnel::{PmsiTunnel, TunnelEncapsulation};
+use crate::wire::aspath::{AS_TRANS, AsPath};
+use crate::wire::community::{Communities, ExtendedCommunities, Ipv6ExtendedCommunities, LargeCommunities};
+use crate::wire::context::SessionContext;
+use crate::wire::error::{DecodeError, EncodeError, ErrorKind};
+use crate::wire::family::{Afi, Family, Safi};
+use crate::wire::nlri::{Nlri, decode_prefixes};
+use crate::wire::notification::update_subcode;
+use crate::wire::reader::Reader;
+use crate::wire::rfc7606::{Action, malformed_attribute_action};
+use crate::wire::tunnel::{PmsiTunnel, TunnelEncapsulation};
 
 /// Attribute flag bits.
 pub mod flag {
@@ -160,7 +160,7 @@ impl NextHop {
 }
 
 /// One NLRI of a family `bgp` carries as bytes (e.g. EVPN), framed by the
-/// family's [`crate::context::FamilyCodec`]. The bytes of every NLRI of one
+/// family's [`crate::wire::context::FamilyCodec`]. The bytes of every NLRI of one
 /// attribute share one buffer, so decoding allocates per attribute, not
 /// per route.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

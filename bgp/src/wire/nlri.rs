@@ -19,9 +19,9 @@ use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::error::{DecodeError, ErrorKind};
-use crate::family::Afi;
-use crate::reader::Reader;
+use crate::wire::error::{DecodeError, ErrorKind};
+use crate::wire::family::Afi;
+use crate::wire::reader::Reader;
 
 /// The prefix length is larger than the address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

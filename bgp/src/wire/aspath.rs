@@ -13,8 +13,8 @@
 
 use std::fmt;
 
-use crate::error::{DecodeError, ErrorKind};
-use crate::reader::Reader;
+use crate::wire::error::{DecodeError, ErrorKind};
+use crate::wire::reader::Reader;
 
 /// The AS number a 2-octet speaker sees in place of a 4-octet one (RFC 6793).
 pub const AS_TRANS: u32 = 23456;

@@ -4,11 +4,11 @@
 //! This module owns the encoding of the message body and the RFC 7313 §5
 //! length rule. What a refresh request triggers is the session's business.
 
-use crate::error::{DecodeError, ErrorKind, MessageError};
-use crate::family::{Afi, Family, Safi};
-use crate::message::{HEADER_LEN, MARKER, kind};
-use crate::notification::{code, header_subcode, route_refresh_subcode};
-use crate::reader::Reader;
+use crate::wire::error::{DecodeError, ErrorKind, MessageError};
+use crate::wire::family::{Afi, Family, Safi};
+use crate::wire::message::{HEADER_LEN, MARKER, kind};
+use crate::wire::notification::{code, header_subcode, route_refresh_subcode};
+use crate::wire::reader::Reader;
 
 /// Message Subtype (RFC 7313 §3). Unknown values are kept; RFC 7313 §5
 /// says a message with one is ignored.
@@ -130,7 +130,7 @@ fn unreachable(error: DecodeError) -> MessageError {
 #[cfg(test)]
 pub(crate) mod strategies {
     use super::*;
-    use crate::capability::strategies::family;
+    use crate::wire::capability::strategies::family;
     use proptest::prelude::*;
 
     pub fn route_refresh() -> impl Strategy<Value = RouteRefresh> {
@@ -148,8 +148,8 @@ pub(crate) mod strategies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::SessionContext;
-    use crate::message::Message;
+    use crate::wire::context::SessionContext;
+    use crate::wire::message::Message;
     use proptest::prelude::*;
 
     fn message(body: &[u8]) -> Vec<u8> {

@@ -20,9 +20,9 @@
 
 use std::fmt;
 
-use crate::attr::code;
-use crate::error::DecodeError;
-use crate::family::Family;
+use crate::wire::attr::code;
+use crate::wire::error::DecodeError;
+use crate::wire::family::Family;
 
 /// What a malformation costs, weakest first (the derived order is the
 /// strength order of RFC 7606 §3 e).

@@ -23,16 +23,16 @@
 //!   `update` is what the receiver should apply and whose `outcome` says
 //!   which of the RFC's actions was taken.
 
-use crate::aspath::{AS_TRANS, AsPath};
-use crate::attr::{self, AttrValue, MpNlri, MpReach, MpUnreach, Origin, PathAttribute, code, flag};
-use crate::context::SessionContext;
-use crate::error::{DecodeError, EncodeError, ErrorKind, MessageError};
-use crate::family::Family;
-use crate::message::{self, HEADER_LEN, kind};
-use crate::nlri::{Ipv4Prefix, Nlri, PrefixIter, decode_prefixes};
-use crate::notification::{code as notif_code, update_subcode};
-use crate::reader::Reader;
-use crate::rfc7606::{Action, Diagnostic};
+use crate::wire::aspath::{AS_TRANS, AsPath};
+use crate::wire::attr::{self, AttrValue, MpNlri, MpReach, MpUnreach, Origin, PathAttribute, code, flag};
+use crate::wire::context::SessionContext;
+use crate::wire::error::{DecodeError, EncodeError, ErrorKind, MessageError};
+use crate::wire::family::Family;
+use crate::wire::message::{self, HEADER_LEN, kind};
+use crate::wire::nlri::{Ipv4Prefix, Nlri, PrefixIter, decode_prefixes};
+use crate::wire::notification::{code as notif_code, update_subcode};
+use crate::wire::reader::Reader;
+use crate::wire::rfc7606::{Action, Diagnostic};
 
 /// The three sections of an UPDATE, located but not decoded.
 #[derive(Debug, Clone, Copy)]
@@ -199,7 +199,7 @@ impl Update {
 
         let mut withdrawn = Vec::with_capacity(view.withdrawn.remaining() / 2);
         decode_prefixes(
-            crate::family::Afi::IPV4,
+            crate::wire::family::Afi::IPV4,
             view.withdrawn.peek_rest(),
             view.withdrawn.offset(),
             v4_add_path,
@@ -208,7 +208,7 @@ impl Update {
         .map_err(invalid_network)?;
         let mut nlri = Vec::with_capacity(view.nlri.remaining() / 2);
         decode_prefixes(
-            crate::family::Afi::IPV4,
+            crate::wire::family::Afi::IPV4,
             view.nlri.peek_rest(),
             view.nlri.offset(),
             v4_add_path,
@@ -303,7 +303,7 @@ impl Update {
             message::Message::Update(u) => Ok(u),
             _ => Err(MessageError::new(
                 notif_code::MESSAGE_HEADER,
-                crate::notification::header_subcode::BAD_MESSAGE_TYPE,
+                crate::wire::notification::header_subcode::BAD_MESSAGE_TYPE,
                 msg.get(18..19).unwrap_or_default().to_vec(),
                 DecodeError::new(18, "message type", ErrorKind::Invalid("not an UPDATE")),
             )),
@@ -668,11 +668,11 @@ pub(crate) mod strategies {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::attr::{Aggregator, NextHop};
-    use crate::community::strategies as comm;
-    use crate::family::Afi;
-    use crate::nlri::strategies::nlri_list;
-    use crate::tunnel::strategies as tun;
+    use crate::wire::attr::{Aggregator, NextHop};
+    use crate::wire::community::strategies as comm;
+    use crate::wire::family::Afi;
+    use crate::wire::nlri::strategies::nlri_list;
+    use crate::wire::tunnel::strategies as tun;
 
     fn optional_attr(four_octet: bool) -> impl Strategy<Value = AttrValue> {
         let asn = if four_octet { any::<u32>().boxed() } else { (0u32..=0xffff).boxed() };
@@ -687,7 +687,7 @@ pub(crate) mod strategies {
             proptest::collection::vec(any::<u32>().prop_map(Ipv4Addr::from), 1..5)
                 .prop_map(AttrValue::ClusterList),
             comm::extended_communities().prop_map(AttrValue::ExtendedCommunities),
-            crate::aspath::strategies::as_path(true)
+            crate::wire::aspath::strategies::as_path(true)
                 .prop_filter("no confed in AS4_PATH", |p| !p.has_confed())
                 .prop_map(AttrValue::As4Path),
             (any::<u32>(), any::<u32>()).prop_map(|(asn, a)| AttrValue::As4Aggregator(Aggregator {
@@ -728,7 +728,7 @@ pub(crate) mod strategies {
     pub fn update(four_octet: bool, add_path: bool) -> impl Strategy<Value = Update> {
         let mandatory = (
             prop_oneof![Just(Origin::Igp), Just(Origin::Egp), Just(Origin::Incomplete)],
-            crate::aspath::strategies::as_path(four_octet),
+            crate::wire::aspath::strategies::as_path(four_octet),
             any::<u32>(),
         )
             .prop_map(|(o, p, nh)| {

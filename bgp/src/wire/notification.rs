@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use crate::error::DecodeError;
-use crate::reader::Reader;
+use crate::wire::error::DecodeError;
+use crate::wire::reader::Reader;
 
 /// Error codes (RFC 4271 §4.5, IANA "BGP Error (Notification) Codes").
 pub mod code {
@@ -218,7 +218,7 @@ impl Notification {
 
     /// Cease / Maximum Number of Prefixes Reached (RFC 4486 §4): AFI (2),
     /// SAFI (1) and the configured upper bound (4).
-    pub fn max_prefixes_reached(family: crate::family::Family, limit: u32) -> Self {
+    pub fn max_prefixes_reached(family: crate::wire::family::Family, limit: u32) -> Self {
         let mut data = Vec::with_capacity(7);
         data.extend_from_slice(&family.afi.0.to_be_bytes());
         data.push(family.safi.0);
@@ -377,8 +377,8 @@ pub(crate) mod strategies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::SessionContext;
-    use crate::message::Message;
+    use crate::wire::context::SessionContext;
+    use crate::wire::message::Message;
     use proptest::prelude::*;
 
     #[test]
@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn max_prefixes() {
-        let n = Notification::max_prefixes_reached(crate::family::Family::IPV6_UNICAST, 10);
+        let n = Notification::max_prefixes_reached(crate::wire::family::Family::IPV6_UNICAST, 10);
         assert_eq!((n.code, n.subcode), (6, 1));
         assert_eq!(n.data, vec![0, 2, 1, 0, 0, 0, 10]);
     }

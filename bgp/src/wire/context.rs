@@ -4,8 +4,8 @@
 //! [`SessionContext`] explicitly. A session keeps two: one for what it
 //! receives and one for what it sends (ADD-PATH is negotiated per direction).
 
-use crate::error::DecodeError;
-use crate::family::{Afi, Family};
+use crate::wire::error::DecodeError;
+use crate::wire::family::{Afi, Family};
 
 /// Largest message without the extended message capability (RFC 4271).
 pub const MAX_MESSAGE_LEN: usize = 4096;

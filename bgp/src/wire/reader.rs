@@ -4,7 +4,7 @@
 //! Every read either returns the bytes asked for or a [`DecodeError`]; no
 //! method can panic or allocate.
 
-use crate::error::{DecodeError, ErrorKind};
+use crate::wire::error::{DecodeError, ErrorKind};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Reader<'a> {

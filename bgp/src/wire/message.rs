@@ -14,12 +14,12 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 
-use crate::context::{MAX_MESSAGE_LEN, SessionContext};
-use crate::error::{DecodeError, ErrorKind, MessageError};
-use crate::notification::{Notification, code, header_subcode};
-use crate::open::Open;
-use crate::route_refresh::RouteRefresh;
-use crate::update::{Update, UpdateDecode};
+use crate::wire::context::{MAX_MESSAGE_LEN, SessionContext};
+use crate::wire::error::{DecodeError, EncodeError, ErrorKind, MessageError};
+use crate::wire::notification::{Notification, code, header_subcode};
+use crate::wire::open::Open;
+use crate::wire::route_refresh::RouteRefresh;
+use crate::wire::update::{Update, UpdateDecode};
 
 pub const MARKER: [u8; 16] = [0xff; 16];
 pub const HEADER_LEN: usize = 19;
@@ -142,7 +142,7 @@ impl Message {
 
     /// Encode a message that is not an UPDATE (UPDATEs may need several
     /// messages: see [`Update::encode`]).
-    pub fn encode(&self, ctx: &SessionContext) -> Result<Vec<Vec<u8>>, crate::error::EncodeError> {
+    pub fn encode(&self, ctx: &SessionContext) -> Result<Vec<Vec<u8>>, EncodeError> {
         match self {
             Message::Update(u) => u.update.encode(ctx),
             other => {
@@ -194,10 +194,10 @@ pub fn begin(out: &mut Vec<u8>) {
 }
 
 /// Fill in length and type of the message that starts at `start` in `out`.
-pub fn finish(out: &mut [u8], start: usize, kind: u8, max: usize) -> Result<(), crate::error::EncodeError> {
+pub fn finish(out: &mut [u8], start: usize, kind: u8, max: usize) -> Result<(), EncodeError> {
     let len = out.len() - start;
     if len > max {
-        return Err(crate::error::EncodeError::ExceedsMessageSize { field: "message", length: len, max });
+        return Err(EncodeError::ExceedsMessageSize { field: "message", length: len, max });
     }
     if let Some([l0, l1, k]) = out.get_mut(start + 16..start + 19) {
         *l0 = (len >> 8) as u8;
