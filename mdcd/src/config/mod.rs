@@ -68,11 +68,11 @@
 //! Every error names the file, line, column, field and what is allowed;
 //! all errors in a file are reported at once, in the order of the file.
 
+mod errors;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -86,6 +86,9 @@ use mdc_bgp::policy::{
 };
 use serde::Deserialize;
 use toml::Spanned;
+
+pub use self::errors::{ConfigError, ConfigErrors};
+use self::errors::{Errors, NAME_RULE, OneOrMany, Scalar, names_of, number_in, per_family, valid_name};
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,42 +272,6 @@ pub const BGP_PORT: u16 = 179;
 /// TCP-MD5 keys are at most 80 bytes (Linux TCP_MD5SIG_MAXKEYLEN).
 pub const MAX_PASSWORD_LEN: usize = 80;
 
-/// One thing wrong in a configuration file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: PathBuf,
-    /// 1-based line and column, when the error has a place in the file.
-    pub line: Option<(usize, usize)>,
-    /// The field, e.g. `peer[2].remote-as`.
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some((line, col)) = self.line {
-            write!(f, ":{line}:{col}")?;
-        }
-        if self.field.is_empty() {
-            write!(f, ": {}", self.message)
-        } else {
-            write!(f, ": {}: {}", self.field, self.message)
-        }
-    }
-}
-
-/// Every error found in a file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
-        f.write_str(&lines.join("\n"))
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
@@ -370,6 +337,12 @@ struct RawFib {
     restart_time: Option<Spanned<i64>>,
 }
 
+const COMMUNITY_HINT: &str = "; expected \"AS:value\" (e.g. \"65000:100\") or one of no-export, no-advertise, \
+     no-export-subconfed, blackhole, graceful-shutdown";
+const LARGE_COMMUNITY_HINT: &str = ", e.g. \"65000:1:2\"";
+const EXT_COMMUNITY_HINT: &str =
+    "; the forms are \"rt:ASN:N\", \"rt:IPv4:N\", \"soo:ASN:N\" and \"soo:IPv4:N\", e.g. \"rt:65000:100\"";
+
 fn fib_options(errors: &mut Errors<'_>, raw: Option<&RawFib>) -> Option<FibOptions> {
     let d = FibOptions::default();
     let Some(raw) = raw else { return Some(d) };
@@ -424,17 +397,6 @@ struct RawFamilyNumbers {
     ipv4_unicast: Option<Spanned<i64>>,
     ipv6_unicast: Option<Spanned<i64>>,
     l2vpn_evpn: Option<Spanned<i64>>,
-}
-
-/// The numbers given per family, in the order of the fields.
-fn per_family<'a>(
-    v4: &'a Option<Spanned<i64>>,
-    v6: &'a Option<Spanned<i64>>,
-    evpn: &'a Option<Spanned<i64>>,
-) -> impl Iterator<Item = (Family, &'a Spanned<i64>)> {
-    [(Family::IPV4_UNICAST, v4), (Family::IPV6_UNICAST, v6), (Family::L2VPN_EVPN, evpn)]
-        .into_iter()
-        .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -519,85 +481,6 @@ struct RawMaxPrefix {
     restart_after: Option<Spanned<i64>>,
 }
 
-/// One value or a list of them; list items keep their place in the file.
-#[derive(Debug)]
-enum OneOrMany<T> {
-    One(T),
-    Many(Vec<Spanned<T>>),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, value};
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
-            type Value = OneOrMany<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a value or a list of values")
-            }
-            fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
-                T::deserialize(value::StrDeserializer::<value::Error>::new(s))
-                    .map(OneOrMany::One)
-                    .map_err(E::custom)
-            }
-            fn visit_i64<E: Error>(self, n: i64) -> Result<Self::Value, E> {
-                T::deserialize(value::I64Deserializer::<value::Error>::new(n))
-                    .map(OneOrMany::One)
-                    .map_err(E::custom)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut v = Vec::new();
-                while let Some(x) = seq.next_element::<Spanned<T>>()? {
-                    v.push(x);
-                }
-                Ok(OneOrMany::Many(v))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
-/// Each item of a one-or-many value with its place and field name.
-fn items<'a, T>(v: &'a Spanned<OneOrMany<T>>, field: &'a str) -> Vec<(Range<usize>, String, &'a T)> {
-    match v.get_ref() {
-        OneOrMany::One(x) => vec![(v.span(), field.to_owned(), x)],
-        OneOrMany::Many(list) => {
-            list.iter().enumerate().map(|(j, x)| (x.span(), format!("{field}[{j}]"), x.get_ref())).collect()
-        }
-    }
-}
-
-/// A string, an integer or a table (`maximum-paths = 4` or
-/// `[bgp.maximum-paths]`, `add-path-send = "all"` or `4`).
-#[derive(Debug)]
-enum Scalar<T> {
-    Str(String),
-    Int(i64),
-    Table(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Scalar<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
-            type Value = Scalar<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number, a string or a table")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(s.to_owned()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
-                Ok(Scalar::Int(n))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Scalar::Table)
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawApi {
@@ -643,122 +526,6 @@ struct RawPeer {
 enum RawAs {
     Number(i64),
     Word(String),
-}
-
-/// Collects errors with their place in the file.
-struct Errors<'a> {
-    file: &'a Path,
-    text: &'a str,
-    list: Vec<ConfigError>,
-}
-
-impl Errors<'_> {
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let before = self.text.get(..offset).unwrap_or(self.text);
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
-    }
-
-    fn at(&mut self, span: Option<Range<usize>>, field: impl Into<String>, message: impl Into<String>) {
-        let line = span.map(|s| self.line_col(s.start));
-        self.list.push(ConfigError {
-            file: self.file.to_path_buf(),
-            line,
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-}
-
-fn number_in<T: TryFrom<i64>>(
-    errors: &mut Errors<'_>,
-    v: &Spanned<i64>,
-    field: &str,
-    range: std::ops::RangeInclusive<i64>,
-    what: &str,
-) -> Option<T> {
-    let n = *v.get_ref();
-    if range.contains(&n) {
-        T::try_from(n).ok()
-    } else {
-        errors.at(Some(v.span()), field, format!("{n} is out of range: {what}"));
-        None
-    }
-}
-
-/// Names of prefix lists and policies.
-fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-const NAME_RULE: &str = "a name is letters, digits, '_', '.' and '-'";
-const COMMUNITY_HINT: &str = "; expected \"AS:value\" (e.g. \"65000:100\") or one of no-export, no-advertise, \
-     no-export-subconfed, blackhole, graceful-shutdown";
-const LARGE_COMMUNITY_HINT: &str = ", e.g. \"65000:1:2\"";
-const EXT_COMMUNITY_HINT: &str =
-    "; the forms are \"rt:ASN:N\", \"rt:IPv4:N\", \"soo:ASN:N\" and \"soo:IPv4:N\", e.g. \"rt:65000:100\"";
-
-/// "a, b" or "none", for messages.
-fn names_of<'a>(names: impl Iterator<Item = &'a String>) -> String {
-    let v: Vec<&str> = names.map(String::as_str).collect();
-    if v.is_empty() { "none is defined".to_owned() } else { format!("defined: {}", v.join(", ")) }
-}
-
-impl Errors<'_> {
-    /// Parse every item of a one-or-many text value; `None` if any is bad
-    /// (each bad one is reported) or, with `non_empty`, if there is none.
-    fn texts<T, E: fmt::Display>(
-        &mut self,
-        v: &Spanned<OneOrMany<String>>,
-        field: &str,
-        non_empty: bool,
-        hint: &str,
-        parse: impl Fn(&str) -> Result<T, E>,
-    ) -> Option<Vec<T>> {
-        let list = items(v, field);
-        if list.is_empty() && non_empty {
-            self.at(Some(v.span()), field, "needs at least one value");
-            return None;
-        }
-        let mut out = Vec::with_capacity(list.len());
-        let mut ok = true;
-        for (span, f, text) in list {
-            match parse(text) {
-                Ok(x) => out.push(x),
-                Err(e) => {
-                    self.at(Some(span), f, format!("{e}{hint}"));
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(out)
-    }
-
-    /// AS numbers 1-4294967295, one or a list.
-    fn asns(&mut self, v: &Spanned<OneOrMany<i64>>, field: &str) -> Option<Vec<u32>> {
-        let list = items(v, field);
-        if list.is_empty() {
-            self.at(Some(v.span()), field, "needs at least one AS number");
-            return None;
-        }
-        let mut out = Vec::with_capacity(list.len());
-        let mut ok = true;
-        for (span, f, n) in list {
-            match u32::try_from(*n) {
-                Ok(a) if a != 0 => out.push(a),
-                _ => {
-                    self.at(Some(span), f, format!("{n} is out of range: an AS number is 1 to 4294967295"));
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(out)
-    }
-
-    fn u32_value(&mut self, v: &Spanned<i64>, field: &str) -> Option<u32> {
-        number_in::<u32>(self, v, field, 0..=4_294_967_295, "0 to 4294967295")
-    }
 }
 
 fn bgp_options(
@@ -1239,13 +1006,13 @@ impl Config {
 
     /// Validate the text of a file; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-        let mut errors = Errors { file: path, text, list: Vec::new() };
+        let mut errors = Errors::new(path, text);
         let raw: RawConfig = match toml::from_str(text) {
             Ok(raw) => raw,
             Err(e) => {
                 let message = e.message().to_string();
                 errors.at(e.span(), "", message);
-                return Err(ConfigErrors(errors.list));
+                return Err(errors.into_sorted());
             }
         };
 
@@ -1548,9 +1315,7 @@ impl Config {
             .api
             .map_or_else(|| PathBuf::from(DEFAULT_API_SOCKET), |a| PathBuf::from(a.socket.into_inner()));
 
-        // In the order of the file (tables are read by name).
-        errors.list.sort_by_key(|e| e.line.unwrap_or((usize::MAX, 0)));
-        match (router_id, local_as, listen_port, bgp, fib, errors.list.is_empty()) {
+        match (router_id, local_as, listen_port, bgp, fib, errors.is_empty()) {
             (Some(router_id), Some(local_as), Some(listen_port), Some(bgp), Some(fib), true) => Ok(Config {
                 router_id,
                 local_as,
@@ -1563,7 +1328,7 @@ impl Config {
                 prefix_lists,
                 policies,
             }),
-            _ => Err(ConfigErrors(errors.list)),
+            _ => Err(errors.into_sorted()),
         }
     }
 }
