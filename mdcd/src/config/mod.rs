@@ -68,7 +68,11 @@
 //! Every error names the file, line, column, field and what is allowed;
 //! all errors in a file are reported at once, in the order of the file.
 
+mod api;
+mod bgp;
 mod errors;
+mod fib;
+mod global;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -87,8 +91,16 @@ use mdc_bgp::policy::{
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use self::api::DEFAULT_API_SOCKET;
+use self::api::RawApi;
+use self::bgp::RawBgp;
+pub use self::bgp::{BgpOptions, MAX_ECMP_PATHS, MaximumPaths};
 pub use self::errors::{ConfigError, ConfigErrors};
 use self::errors::{Errors, NAME_RULE, OneOrMany, Scalar, names_of, number_in, per_family, valid_name};
+pub use self::fib::FibOptions;
+use self::fib::RawFib;
+pub use self::global::BGP_PORT;
+use self::global::Global;
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,40 +125,6 @@ pub struct Config {
     pub policies: BTreeMap<String, Arc<Policy>>,
 }
 
-/// `[bgp]`: options of the whole speaker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BgpOptions {
-    /// RFC 8212 (default on, as FRR): an eBGP peer without an import
-    /// policy accepts nothing, without an export policy is sent nothing.
-    pub ebgp_requires_policy: bool,
-    /// Compare MED between paths from different neighbouring ASes.
-    pub always_compare_med: bool,
-    /// A path without MED loses to any path with one (else it counts as 0).
-    pub missing_med_worst: bool,
-    /// How many equal paths per family are installed (ECMP); 1: none.
-    pub maximum_paths: MaximumPaths,
-    /// ECMP across paths from different neighbouring ASes (same length).
-    pub multipath_relax: bool,
-    /// Route reflection cluster id (RFC 4456); the router id unless set.
-    pub cluster_id: Ipv4Addr,
-}
-
-/// ECMP paths per family.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MaximumPaths {
-    /// For families not listed.
-    pub default: u16,
-    pub per_family: Vec<(Family, u16)>,
-}
-
-impl MaximumPaths {
-    pub fn get(&self, family: Family) -> u16 {
-        self.per_family.iter().find(|(f, _)| *f == family).map_or(self.default, |(_, n)| *n)
-    }
-}
-
-/// The largest `maximum-paths`.
-pub const MAX_ECMP_PATHS: u16 = 64;
 /// The largest `add-path-send` count.
 pub const MAX_ADD_PATH_SEND: u8 = 64;
 
@@ -266,9 +244,6 @@ impl PeerConfig {
 /// Cilium use 90/30).
 pub const DEFAULT_HOLD_TIME: u16 = 90;
 pub const DEFAULT_CONNECT_RETRY: u16 = 30;
-pub const DEFAULT_API_SOCKET: &str = "/run/mdcd/mdcd.sock";
-/// The BGP port.
-pub const BGP_PORT: u16 = 179;
 /// TCP-MD5 keys are at most 80 bytes (Linux TCP_MD5SIG_MAXKEYLEN).
 pub const MAX_PASSWORD_LEN: usize = 80;
 
@@ -291,113 +266,11 @@ struct RawConfig {
     policy: BTreeMap<Spanned<String>, Spanned<RawPolicy>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawBgp {
-    ebgp_requires_policy: Option<bool>,
-    #[serde(default)]
-    always_compare_med: bool,
-    #[serde(default)]
-    missing_med_worst: bool,
-    maximum_paths: Option<Spanned<Scalar<RawFamilyNumbers>>>,
-    #[serde(default)]
-    multipath_relax: bool,
-    cluster_id: Option<Spanned<String>>,
-}
-
-/// `[fib]`: installing the best paths in the kernel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FibOptions {
-    pub install: bool,
-    pub table: u32,
-    pub metric: u32,
-    /// Leave the routes in the kernel when mdcd stops (or dies), and adopt
-    /// them at the next start.
-    pub graceful_restart: bool,
-    /// At a graceful start, how long routes of the previous run are kept
-    /// at most while BGP converges (seconds).
-    pub restart_time: u16,
-}
-
-impl Default for FibOptions {
-    fn default() -> FibOptions {
-        FibOptions { install: false, table: 254, metric: 20, graceful_restart: false, restart_time: 120 }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawFib {
-    #[serde(default)]
-    install: bool,
-    table: Option<Spanned<i64>>,
-    metric: Option<Spanned<i64>>,
-    #[serde(default)]
-    graceful_restart: bool,
-    restart_time: Option<Spanned<i64>>,
-}
-
 const COMMUNITY_HINT: &str = "; expected \"AS:value\" (e.g. \"65000:100\") or one of no-export, no-advertise, \
      no-export-subconfed, blackhole, graceful-shutdown";
 const LARGE_COMMUNITY_HINT: &str = ", e.g. \"65000:1:2\"";
 const EXT_COMMUNITY_HINT: &str =
     "; the forms are \"rt:ASN:N\", \"rt:IPv4:N\", \"soo:ASN:N\" and \"soo:IPv4:N\", e.g. \"rt:65000:100\"";
-
-fn fib_options(errors: &mut Errors<'_>, raw: Option<&RawFib>) -> Option<FibOptions> {
-    let d = FibOptions::default();
-    let Some(raw) = raw else { return Some(d) };
-    let table = match &raw.table {
-        None => Some(d.table),
-        Some(v) if matches!(*v.get_ref(), 253 | 255) => {
-            errors.at(
-                Some(v.span()),
-                "fib.table",
-                format!(
-                    "{} is the kernel's {} table; use 254 (main) or a table of your own",
-                    v.get_ref(),
-                    if *v.get_ref() == 253 { "default" } else { "local" }
-                ),
-            );
-            None
-        }
-        Some(v) => number_in::<u32>(
-            errors,
-            v,
-            "fib.table",
-            1..=4_294_967_295,
-            "a table is 1 to 4294967295 (254 is main)",
-        ),
-    };
-    let metric = match &raw.metric {
-        None => Some(d.metric),
-        Some(v) => errors.u32_value(v, "fib.metric"),
-    };
-    let restart_time = match &raw.restart_time {
-        None => Some(d.restart_time),
-        Some(v) => number_in::<u16>(errors, v, "fib.restart-time", 1..=3600, "1 to 3600 seconds"),
-    };
-    if let Some(v) = &raw.restart_time
-        && !raw.graceful_restart
-    {
-        errors.at(Some(v.span()), "fib.restart-time", "has no effect without graceful-restart = true");
-    }
-    Some(FibOptions {
-        install: raw.install,
-        table: table?,
-        metric: metric?,
-        graceful_restart: raw.graceful_restart,
-        restart_time: restart_time?,
-    })
-}
-
-/// A number per family (`[bgp.maximum-paths]`, `[peer.max-prefix]`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawFamilyNumbers {
-    ipv4_unicast: Option<Spanned<i64>>,
-    ipv6_unicast: Option<Spanned<i64>>,
-    l2vpn_evpn: Option<Spanned<i64>>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -483,12 +356,6 @@ struct RawMaxPrefix {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawApi {
-    socket: Spanned<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawPeer {
     address: Option<Spanned<String>>,
     interface: Option<Spanned<String>>,
@@ -526,87 +393,6 @@ struct RawPeer {
 enum RawAs {
     Number(i64),
     Word(String),
-}
-
-fn bgp_options(
-    errors: &mut Errors<'_>,
-    raw: Option<&RawBgp>,
-    router_id: Option<Ipv4Addr>,
-) -> Option<BgpOptions> {
-    let Some(raw) = raw else {
-        return router_id.map(|id| BgpOptions {
-            ebgp_requires_policy: true,
-            always_compare_med: false,
-            missing_med_worst: false,
-            maximum_paths: MaximumPaths { default: 1, per_family: Vec::new() },
-            multipath_relax: false,
-            cluster_id: id,
-        });
-    };
-    let paths = |errors: &mut Errors<'_>, v: &Spanned<i64>, field: &str| {
-        number_in::<u16>(
-            errors,
-            v,
-            field,
-            1..=i64::from(MAX_ECMP_PATHS),
-            &format!("1 to {MAX_ECMP_PATHS} paths"),
-        )
-    };
-    let maximum_paths = match &raw.maximum_paths {
-        None => Some(MaximumPaths { default: 1, per_family: Vec::new() }),
-        Some(v) => match v.get_ref() {
-            Scalar::Int(n) => paths(errors, &Spanned::new(v.span(), *n), "bgp.maximum-paths")
-                .map(|default| MaximumPaths { default, per_family: Vec::new() }),
-            Scalar::Table(t) => {
-                let mut per_family = Vec::new();
-                let mut ok = true;
-                for (family, n) in per_family_numbers(t) {
-                    match paths(errors, n, &format!("bgp.maximum-paths.{family}")) {
-                        Some(n) => per_family.push((family, n)),
-                        None => ok = false,
-                    }
-                }
-                ok.then_some(MaximumPaths { default: 1, per_family })
-            }
-            Scalar::Str(_) => {
-                errors.at(
-                    Some(v.span()),
-                    "bgp.maximum-paths",
-                    format!(
-                        "expected a number of paths 1 to {MAX_ECMP_PATHS}, or a table of them per family \
-                         (ipv4-unicast, ipv6-unicast, l2vpn-evpn)"
-                    ),
-                );
-                None
-            }
-        },
-    };
-    let cluster_id = match &raw.cluster_id {
-        None => router_id,
-        Some(c) => match c.get_ref().parse::<Ipv4Addr>() {
-            Ok(id) if !id.is_unspecified() => Some(id),
-            _ => {
-                errors.at(
-                    Some(c.span()),
-                    "bgp.cluster-id",
-                    "expected a non-zero IPv4 address, e.g. \"192.0.2.10\" (default: the router-id)",
-                );
-                None
-            }
-        },
-    };
-    Some(BgpOptions {
-        ebgp_requires_policy: raw.ebgp_requires_policy.unwrap_or(true),
-        always_compare_med: raw.always_compare_med,
-        missing_med_worst: raw.missing_med_worst,
-        maximum_paths: maximum_paths?,
-        multipath_relax: raw.multipath_relax,
-        cluster_id: cluster_id?,
-    })
-}
-
-fn per_family_numbers(t: &RawFamilyNumbers) -> impl Iterator<Item = (Family, &Spanned<i64>)> {
-    per_family(&t.ipv4_unicast, &t.ipv6_unicast, &t.l2vpn_evpn)
 }
 
 fn prefix_lists(
@@ -1016,41 +802,9 @@ impl Config {
             }
         };
 
-        let router_id = match raw.router_id.get_ref().parse::<Ipv4Addr>() {
-            Ok(id) if !id.is_unspecified() => Some(id),
-            _ => {
-                errors.at(
-                    Some(raw.router_id.span()),
-                    "router-id",
-                    "expected a non-zero IPv4 address, e.g. \"192.0.2.1\"",
-                );
-                None
-            }
-        };
-        let local_as =
-            number_in::<u32>(&mut errors, &raw.local_as, "local-as", 1..=4_294_967_295, "1 to 4294967295");
-        if local_as == Some(u32::from(mdc_bgp::aspath::AS_TRANS as u16)) {
-            errors.at(
-                Some(raw.local_as.span()),
-                "local-as",
-                "23456 is AS_TRANS (RFC 6793) and cannot be a local AS",
-            );
-        }
-
-        let mut originate = Vec::new();
-        for (i, p) in raw.originate.iter().enumerate() {
-            match p.get_ref().parse::<Prefix>() {
-                Ok(prefix) => originate.push(prefix),
-                Err(e) => errors.at(
-                    Some(p.span()),
-                    format!("originate[{i}]"),
-                    format!("{e}; expected e.g. \"198.51.100.0/24\""),
-                ),
-            }
-        }
-
-        let bgp = bgp_options(&mut errors, raw.bgp.as_ref(), router_id);
-        let fib = fib_options(&mut errors, raw.fib.as_ref());
+        let global = global::parse(&mut errors, &raw);
+        let bgp = bgp::parse(&mut errors, raw.bgp.as_ref(), global.router_id);
+        let fib = fib::parse(&mut errors, raw.fib.as_ref());
         let prefix_lists = prefix_lists(&mut errors, &raw.prefix_list);
         let policies = policies(&mut errors, &raw.policy, &prefix_lists);
 
@@ -1247,7 +1001,7 @@ impl Config {
             let export = policy_ref(&mut errors, &p.export, field("export"), &policies);
             let route_reflector_client = match &p.route_reflector_client {
                 Some(rr) if *rr.get_ref() => {
-                    let ebgp = match (remote_as, local_as) {
+                    let ebgp = match (remote_as, global.local_as) {
                         (Some(RemoteAs::Number(n)), Some(l)) => n != l,
                         (Some(RemoteAs::External), _) => true,
                         _ => false,
@@ -1307,16 +1061,19 @@ impl Config {
             }
         }
 
-        let listen_port = match &raw.listen_port {
-            Some(v) => number_in::<u16>(&mut errors, v, "listen-port", 1..=65535, "1 to 65535"),
-            None => Some(BGP_PORT),
-        };
-        let api_socket = raw
-            .api
-            .map_or_else(|| PathBuf::from(DEFAULT_API_SOCKET), |a| PathBuf::from(a.socket.into_inner()));
+        let api_socket = api::parse(&mut errors, raw.api.as_ref());
 
-        match (router_id, local_as, listen_port, bgp, fib, errors.is_empty()) {
-            (Some(router_id), Some(local_as), Some(listen_port), Some(bgp), Some(fib), true) => Ok(Config {
+        let Global { router_id, local_as, originate, listen_port } = global;
+        match (router_id, local_as, listen_port, bgp, fib, api_socket, errors.is_empty()) {
+            (
+                Some(router_id),
+                Some(local_as),
+                Some(listen_port),
+                Some(bgp),
+                Some(fib),
+                Some(api_socket),
+                true,
+            ) => Ok(Config {
                 router_id,
                 local_as,
                 peers,
