@@ -73,6 +73,7 @@ mod bgp;
 mod errors;
 mod fib;
 mod global;
+mod policy;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -81,13 +82,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mdc_bgp::capability::{AddPathFamily, AddPathMode};
-use mdc_bgp::community::{Community, ExtendedCommunity, LargeCommunity};
 use mdc_bgp::family::Family;
 use mdc_bgp::nlri::Prefix;
-use mdc_bgp::policy::{
-    AddressMatch, AsPathPrepend, AsPathRegex, ListSet, Match, NextHopChange, Policy, PrefixEntry, PrefixList,
-    SetAction, Term, Verdict,
-};
+use mdc_bgp::policy::{Policy, PrefixList};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -96,11 +93,12 @@ use self::api::RawApi;
 use self::bgp::RawBgp;
 pub use self::bgp::{BgpOptions, MAX_ECMP_PATHS, MaximumPaths};
 pub use self::errors::{ConfigError, ConfigErrors};
-use self::errors::{Errors, NAME_RULE, OneOrMany, Scalar, names_of, number_in, per_family, valid_name};
+use self::errors::{Errors, Scalar, number_in, per_family};
 pub use self::fib::FibOptions;
 use self::fib::RawFib;
 pub use self::global::BGP_PORT;
 use self::global::Global;
+use self::policy::{RawPolicy, RawPrefixList, policy_ref};
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,83 +264,6 @@ struct RawConfig {
     policy: BTreeMap<Spanned<String>, Spanned<RawPolicy>>,
 }
 
-const COMMUNITY_HINT: &str = "; expected \"AS:value\" (e.g. \"65000:100\") or one of no-export, no-advertise, \
-     no-export-subconfed, blackhole, graceful-shutdown";
-const LARGE_COMMUNITY_HINT: &str = ", e.g. \"65000:1:2\"";
-const EXT_COMMUNITY_HINT: &str =
-    "; the forms are \"rt:ASN:N\", \"rt:IPv4:N\", \"soo:ASN:N\" and \"soo:IPv4:N\", e.g. \"rt:65000:100\"";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawPrefixList {
-    prefixes: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawPolicy {
-    default: Option<Spanned<String>>,
-    #[serde(default)]
-    term: Vec<Spanned<RawTerm>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawTerm {
-    name: Option<Spanned<String>>,
-    #[serde(rename = "match")]
-    conditions: Option<RawMatch>,
-    set: Option<RawSet>,
-    action: Option<Spanned<String>>,
-}
-
-type Texts = Option<Spanned<OneOrMany<String>>>;
-type Numbers = Option<Spanned<OneOrMany<i64>>>;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawMatch {
-    prefix: Texts,
-    prefix_list: Texts,
-    community: Texts,
-    large_community: Texts,
-    ext_community: Texts,
-    as_path_contains: Numbers,
-    origin_as: Numbers,
-    as_path_length_min: Option<Spanned<i64>>,
-    as_path_length_max: Option<Spanned<i64>>,
-    as_path_regex: Texts,
-    next_hop: Texts,
-    peer: Texts,
-    family: Texts,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawSet {
-    local_pref: Option<Spanned<i64>>,
-    med: Option<Spanned<i64>>,
-    next_hop: Option<Spanned<String>>,
-    weight: Option<Spanned<i64>>,
-    community_add: Texts,
-    community_remove: Texts,
-    community_replace: Texts,
-    large_community_add: Texts,
-    large_community_remove: Texts,
-    large_community_replace: Texts,
-    ext_community_add: Texts,
-    ext_community_remove: Texts,
-    ext_community_replace: Texts,
-    as_path_prepend: Option<Spanned<Scalar<RawPrepend>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawPrepend {
-    asn: Spanned<i64>,
-    count: Spanned<i64>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawMaxPrefix {
@@ -393,304 +314,6 @@ struct RawPeer {
 enum RawAs {
     Number(i64),
     Word(String),
-}
-
-fn prefix_lists(
-    errors: &mut Errors<'_>,
-    raw: &BTreeMap<Spanned<String>, Spanned<RawPrefixList>>,
-) -> BTreeMap<String, Arc<PrefixList>> {
-    let mut out = BTreeMap::new();
-    for (name, list) in raw {
-        let n = name.get_ref();
-        let field = format!("prefix-list.{n}");
-        if !valid_name(n) {
-            errors.at(Some(name.span()), &field, format!("invalid name: {NAME_RULE}"));
-        }
-        if list.get_ref().prefixes.is_empty() {
-            errors.at(
-                Some(list.span()),
-                format!("{field}.prefixes"),
-                "needs at least one prefix, e.g. \"198.51.100.0/24 le 32\"",
-            );
-        }
-        let mut entries = Vec::new();
-        for (j, p) in list.get_ref().prefixes.iter().enumerate() {
-            match p.get_ref().parse::<PrefixEntry>() {
-                Ok(e) => entries.push(e),
-                Err(e) => errors.at(Some(p.span()), format!("{field}.prefixes[{j}]"), e.to_string()),
-            }
-        }
-        out.insert(n.clone(), Arc::new(PrefixList { name: n.clone(), entries }));
-    }
-    out
-}
-
-fn matches(
-    errors: &mut Errors<'_>,
-    m: &RawMatch,
-    field: &str,
-    lists: &BTreeMap<String, Arc<PrefixList>>,
-) -> Vec<Match> {
-    let f = |key: &str| format!("{field}.{key}");
-    let mut out = Vec::new();
-    if let Some(v) = &m.prefix {
-        out.extend(errors.texts(v, &f("prefix"), true, "", str::parse::<PrefixEntry>).map(Match::Prefix));
-    }
-    if let Some(v) = &m.prefix_list {
-        let found = errors.texts(v, &f("prefix-list"), true, "", |name: &str| {
-            lists
-                .get(name)
-                .cloned()
-                .ok_or_else(|| format!("no prefix-list {name:?} is defined ({})", names_of(lists.keys())))
-        });
-        out.extend(found.map(Match::PrefixList));
-    }
-    if let Some(v) = &m.community {
-        out.extend(
-            errors
-                .texts(v, &f("community"), true, COMMUNITY_HINT, str::parse::<Community>)
-                .map(Match::Community),
-        );
-    }
-    if let Some(v) = &m.large_community {
-        out.extend(
-            errors
-                .texts(v, &f("large-community"), true, LARGE_COMMUNITY_HINT, str::parse::<LargeCommunity>)
-                .map(Match::LargeCommunity),
-        );
-    }
-    if let Some(v) = &m.ext_community {
-        out.extend(
-            errors
-                .texts(v, &f("ext-community"), true, EXT_COMMUNITY_HINT, str::parse::<ExtendedCommunity>)
-                .map(Match::ExtCommunity),
-        );
-    }
-    if let Some(v) = &m.as_path_contains {
-        out.extend(errors.asns(v, &f("as-path-contains")).map(Match::AsPathContains));
-    }
-    if let Some(v) = &m.origin_as {
-        out.extend(errors.asns(v, &f("origin-as")).map(Match::OriginAs));
-    }
-    if m.as_path_length_min.is_some() || m.as_path_length_max.is_some() {
-        let len = |errors: &mut Errors<'_>, v: &Option<Spanned<i64>>, key: &str| {
-            v.as_ref().map(|v| errors.u32_value(v, &f(key)).map(|n| n as usize))
-        };
-        let min = len(errors, &m.as_path_length_min, "as-path-length-min");
-        let max = len(errors, &m.as_path_length_max, "as-path-length-max");
-        match (min, max, &m.as_path_length_max) {
-            (Some(Some(lo)), Some(Some(hi)), Some(span)) if lo > hi => errors.at(
-                Some(span.span()),
-                f("as-path-length-max"),
-                format!("{hi} is less than as-path-length-min {lo}: no path could match"),
-            ),
-            (Some(None), _, _) | (_, Some(None), _) => {}
-            (min, max, _) => out.push(Match::AsPathLength { min: min.flatten(), max: max.flatten() }),
-        }
-    }
-    if let Some(v) = &m.as_path_regex {
-        out.extend(
-            errors.texts(v, &f("as-path-regex"), true, "", str::parse::<AsPathRegex>).map(Match::AsPathRegex),
-        );
-    }
-    if let Some(v) = &m.next_hop {
-        out.extend(errors.texts(v, &f("next-hop"), true, "", str::parse::<AddressMatch>).map(Match::NextHop));
-    }
-    if let Some(v) = &m.peer {
-        out.extend(errors.texts(v, &f("peer"), true, "", str::parse::<AddressMatch>).map(Match::Peer));
-    }
-    if let Some(v) = &m.family {
-        out.extend(errors.texts(v, &f("family"), true, "", mdc_bgp::policy::parse_family).map(Match::Family));
-    }
-    out
-}
-
-/// The set actions of a term, in a fixed order: local-pref, med, weight,
-/// next-hop, then per kind of community replace, remove, add, and last
-/// as-path-prepend.
-fn sets(errors: &mut Errors<'_>, s: &RawSet, field: &str) -> Vec<SetAction> {
-    let f = |key: &str| format!("{field}.{key}");
-    let mut out = Vec::new();
-    if let Some(v) = &s.local_pref {
-        out.extend(errors.u32_value(v, &f("local-pref")).map(SetAction::LocalPref));
-    }
-    if let Some(v) = &s.med {
-        out.extend(errors.u32_value(v, &f("med")).map(SetAction::Med));
-    }
-    if let Some(v) = &s.weight {
-        out.extend(errors.u32_value(v, &f("weight")).map(SetAction::Weight));
-    }
-    if let Some(v) = &s.next_hop {
-        match v.get_ref().parse::<NextHopChange>() {
-            Ok(nh) => out.push(SetAction::NextHop(nh)),
-            Err(e) => errors.at(Some(v.span()), f("next-hop"), e.to_string()),
-        }
-    }
-    fn lists<T: std::str::FromStr<Err: fmt::Display>>(
-        errors: &mut Errors<'_>,
-        field: &dyn Fn(&str) -> String,
-        kind: &str,
-        hint: &str,
-        [replace, remove, add]: [&Texts; 3],
-        out: &mut Vec<ListSet<T>>,
-    ) {
-        if let Some(v) = replace {
-            out.extend(
-                errors
-                    .texts(v, &field(&format!("{kind}-replace")), false, hint, str::parse::<T>)
-                    .map(ListSet::Replace),
-            );
-        }
-        if let Some(v) = remove {
-            out.extend(
-                errors
-                    .texts(v, &field(&format!("{kind}-remove")), true, hint, str::parse::<T>)
-                    .map(ListSet::Remove),
-            );
-        }
-        if let Some(v) = add {
-            out.extend(
-                errors
-                    .texts(v, &field(&format!("{kind}-add")), true, hint, str::parse::<T>)
-                    .map(ListSet::Add),
-            );
-        }
-    }
-    let mut c = Vec::new();
-    lists::<Community>(
-        errors,
-        &f,
-        "community",
-        COMMUNITY_HINT,
-        [&s.community_replace, &s.community_remove, &s.community_add],
-        &mut c,
-    );
-    out.extend(c.into_iter().map(SetAction::Community));
-    let mut l = Vec::new();
-    lists::<LargeCommunity>(
-        errors,
-        &f,
-        "large-community",
-        LARGE_COMMUNITY_HINT,
-        [&s.large_community_replace, &s.large_community_remove, &s.large_community_add],
-        &mut l,
-    );
-    out.extend(l.into_iter().map(SetAction::LargeCommunity));
-    let mut x = Vec::new();
-    lists::<ExtendedCommunity>(
-        errors,
-        &f,
-        "ext-community",
-        EXT_COMMUNITY_HINT,
-        [&s.ext_community_replace, &s.ext_community_remove, &s.ext_community_add],
-        &mut x,
-    );
-    out.extend(x.into_iter().map(SetAction::ExtCommunity));
-    if let Some(v) = &s.as_path_prepend {
-        let field = f("as-path-prepend");
-        let count = |errors: &mut Errors<'_>, n: &Spanned<i64>, field: &str| {
-            number_in::<u8>(errors, n, field, 1..=10, "a count 1 to 10")
-        };
-        let prepend = match v.get_ref() {
-            Scalar::Int(n) => count(errors, &Spanned::new(v.span(), *n), &field)
-                .and_then(|c| AsPathPrepend::new(None, c).ok()),
-            Scalar::Table(RawPrepend { asn, count: n }) => {
-                let a = number_in::<u32>(
-                    errors,
-                    asn,
-                    &format!("{field}.asn"),
-                    1..=4_294_967_295,
-                    "1 to 4294967295",
-                );
-                let c = count(errors, n, &format!("{field}.count"));
-                a.zip(c).and_then(|(a, c)| AsPathPrepend::new(Some(a), c).ok())
-            }
-            Scalar::Str(text) => match text.parse::<AsPathPrepend>() {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    errors.at(
-                        Some(v.span()),
-                        &field,
-                        format!("{e}, or a table {{ asn = 65001, count = 2 }}"),
-                    );
-                    None
-                }
-            },
-        };
-        out.extend(prepend.map(SetAction::AsPathPrepend));
-    }
-    out
-}
-
-fn policies(
-    errors: &mut Errors<'_>,
-    raw: &BTreeMap<Spanned<String>, Spanned<RawPolicy>>,
-    lists: &BTreeMap<String, Arc<PrefixList>>,
-) -> BTreeMap<String, Arc<Policy>> {
-    let mut out = BTreeMap::new();
-    for (name, policy) in raw {
-        let n = name.get_ref();
-        let field = format!("policy.{n}");
-        if !valid_name(n) {
-            errors.at(Some(name.span()), &field, format!("invalid name: {NAME_RULE}"));
-        }
-        let policy = policy.get_ref();
-        let default = match &policy.default {
-            None => Verdict::Reject,
-            Some(d) => d.get_ref().parse::<Verdict>().unwrap_or_else(|e| {
-                errors.at(Some(d.span()), format!("{field}.default"), e.to_string());
-                Verdict::Reject
-            }),
-        };
-        let mut terms = Vec::new();
-        for (i, t) in policy.term.iter().enumerate() {
-            let tf = format!("{field}.term[{i}]");
-            let t = t.get_ref();
-            let conditions = t.conditions.as_ref().map(|m| matches(errors, m, &format!("{tf}.match"), lists));
-            let actions = t.set.as_ref().map(|s| sets(errors, s, &format!("{tf}.set")));
-            let verdict = t.action.as_ref().and_then(|a| match a.get_ref().parse::<Verdict>() {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.at(Some(a.span()), format!("{tf}.action"), e.to_string());
-                    None
-                }
-            });
-            if let Some(term_name) = &t.name {
-                if term_name.get_ref().trim().is_empty() {
-                    errors.at(Some(term_name.span()), format!("{tf}.name"), "must not be empty");
-                }
-            }
-            terms.push(Term {
-                name: t.name.as_ref().map(|n| n.get_ref().clone()),
-                matches: conditions.unwrap_or_default(),
-                sets: actions.unwrap_or_default(),
-                verdict,
-            });
-        }
-        out.insert(n.clone(), Arc::new(Policy { name: n.clone(), terms, default }));
-    }
-    out
-}
-
-/// A peer's `import`/`export`: the name of a policy that exists.
-fn policy_ref(
-    errors: &mut Errors<'_>,
-    v: &Option<Spanned<String>>,
-    field: String,
-    policies: &BTreeMap<String, Arc<Policy>>,
-) -> Option<String> {
-    let v = v.as_ref()?;
-    let name = v.get_ref();
-    if policies.contains_key(name) {
-        Some(name.clone())
-    } else {
-        errors.at(
-            Some(v.span()),
-            field,
-            format!("no policy {name:?} is defined ({})", names_of(policies.keys())),
-        );
-        None
-    }
 }
 
 fn add_path_send(
@@ -805,8 +428,8 @@ impl Config {
         let global = global::parse(&mut errors, &raw);
         let bgp = bgp::parse(&mut errors, raw.bgp.as_ref(), global.router_id);
         let fib = fib::parse(&mut errors, raw.fib.as_ref());
-        let prefix_lists = prefix_lists(&mut errors, &raw.prefix_list);
-        let policies = policies(&mut errors, &raw.policy, &prefix_lists);
+        let prefix_lists = policy::parse_prefix_lists(&mut errors, &raw.prefix_list);
+        let policies = policy::parse(&mut errors, &raw.policy, &prefix_lists);
 
         let mut peers = Vec::new();
         let mut seen = HashSet::new();
@@ -1320,12 +943,14 @@ mod gtsm {
 }
 
 #[cfg(test)]
-mod policy {
+mod policy_tests {
     use super::*;
     use mdc_bgp::attr::{AttrValue, PathAttribute};
     use mdc_bgp::capability::AddPathMode;
     use mdc_bgp::community::Communities;
+    use mdc_bgp::community::Community;
     use mdc_bgp::policy::Route;
+    use mdc_bgp::policy::{AsPathPrepend, ListSet, Match, NextHopChange, SetAction, Verdict};
 
     fn parse(text: &str) -> Result<Config, ConfigErrors> {
         Config::parse(Path::new("mdcd.toml"), text)
