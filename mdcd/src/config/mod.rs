@@ -73,16 +73,14 @@ mod bgp;
 mod errors;
 mod fib;
 mod global;
+mod peer;
 mod policy;
 
-use std::collections::{BTreeMap, HashSet};
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mdc_bgp::capability::{AddPathFamily, AddPathMode};
-use mdc_bgp::family::Family;
 use mdc_bgp::nlri::Prefix;
 use mdc_bgp::policy::{Policy, PrefixList};
 use serde::Deserialize;
@@ -92,13 +90,18 @@ pub use self::api::DEFAULT_API_SOCKET;
 use self::api::RawApi;
 use self::bgp::RawBgp;
 pub use self::bgp::{BgpOptions, MAX_ECMP_PATHS, MaximumPaths};
+use self::errors::Errors;
 pub use self::errors::{ConfigError, ConfigErrors};
-use self::errors::{Errors, Scalar, number_in, per_family};
 pub use self::fib::FibOptions;
 use self::fib::RawFib;
 pub use self::global::BGP_PORT;
 use self::global::Global;
-use self::policy::{RawPolicy, RawPrefixList, policy_ref};
+use self::peer::RawPeer;
+pub use self::peer::{
+    AddPathSend, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME, MAX_ADD_PATH_SEND, MAX_PASSWORD_LEN, MaxPrefix,
+    PeerAddress, PeerConfig, RemoteAs,
+};
+use self::policy::{RawPolicy, RawPrefixList};
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,128 +126,6 @@ pub struct Config {
     pub policies: BTreeMap<String, Arc<Policy>>,
 }
 
-/// The largest `add-path-send` count.
-pub const MAX_ADD_PATH_SEND: u8 = 64;
-
-/// Which paths are sent to a peer with ADD-PATH (RFC 7911).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddPathSend {
-    /// Every path (FRR `addpath-tx-all-paths`).
-    All,
-    /// The best N paths (FRR `addpath-tx-best-selected N`).
-    Best(u8),
-}
-
-/// Per-family prefix limits of a peer (RFC 4486 Cease/1 when exceeded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MaxPrefix {
-    pub limits: Vec<(Family, u32)>,
-    /// Only log when a limit is exceeded; keep the session.
-    pub warning_only: bool,
-    /// Seconds before the session is started again; `None`: it stays down
-    /// until it is reset or the configuration reloaded.
-    pub restart_after: Option<u16>,
-}
-
-/// Where a peer is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PeerAddress {
-    Ip(IpAddr),
-    /// Unnumbered: the peer's IPv6 link-local address on this interface.
-    Interface(String),
-}
-
-impl fmt::Display for PeerAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PeerAddress::Ip(a) => a.fmt(f),
-            PeerAddress::Interface(i) => write!(f, "interface {i}"),
-        }
-    }
-}
-
-/// The peer's AS, or whether it is in ours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoteAs {
-    Number(u32),
-    /// iBGP: the peer is in our AS.
-    Internal,
-    /// eBGP with any AS other than ours.
-    External,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerConfig {
-    pub address: PeerAddress,
-    pub remote_as: RemoteAs,
-    pub description: Option<String>,
-    pub password: Option<String>,
-    pub local_address: Option<IpAddr>,
-    /// eBGP multihop: the TTL of our packets.
-    pub multihop: Option<u8>,
-    /// GTSM (RFC 5082): send TTL 255, accept only 255 - (hops - 1).
-    pub gtsm: bool,
-    pub hold_time: u16,
-    pub keepalive: Option<u16>,
-    pub connect_retry: u16,
-    pub passive: bool,
-    pub families: Vec<Family>,
-    /// The peer's BGP port (179).
-    pub port: u16,
-    /// Send hold time (RFC 9687), seconds; `None`: the FSM's default,
-    /// max(8 minutes, 2 × hold time).
-    pub send_hold_time: Option<u16>,
-    /// Offer the extended next hop capability for IPv4 unicast with IPv6
-    /// next hops (RFC 8950).
-    pub extended_nexthop: bool,
-    /// The import policy (a key of [`Config::policies`]).
-    pub import: Option<String>,
-    /// The export policy (a key of [`Config::policies`]).
-    pub export: Option<String>,
-    /// A route reflector client (RFC 4456); iBGP peers only.
-    pub route_reflector_client: bool,
-    /// Send our address as the next hop of every route.
-    pub next_hop_self: bool,
-    /// Keep what the peer sent before the import policy (Adj-RIB-In), so a
-    /// policy change needs no route refresh.
-    pub soft_reconfiguration_inbound: bool,
-    /// Offer ADD-PATH send for the peer's families and send these paths.
-    pub add_path_send: Option<AddPathSend>,
-    /// Offer ADD-PATH receive for the peer's families.
-    pub add_path_receive: bool,
-    pub max_prefix: Option<MaxPrefix>,
-}
-
-impl PeerConfig {
-    /// Whether the session is eBGP when we are in `local_as`.
-    pub fn is_ebgp(&self, local_as: u32) -> bool {
-        match self.remote_as {
-            RemoteAs::Number(n) => n != local_as,
-            RemoteAs::Internal => false,
-            RemoteAs::External => true,
-        }
-    }
-
-    /// The ADD-PATH capability tuples to offer (for
-    /// `mdc_bgp::fsm::PeerConfig::add_path`): one per family of the peer.
-    pub fn add_path_capability(&self) -> Vec<AddPathFamily> {
-        let mode = match (self.add_path_send.is_some(), self.add_path_receive) {
-            (true, true) => AddPathMode::BOTH,
-            (true, false) => AddPathMode::SEND,
-            (false, true) => AddPathMode::RECEIVE,
-            (false, false) => return Vec::new(),
-        };
-        self.families.iter().map(|&family| AddPathFamily { family, mode }).collect()
-    }
-}
-
-/// Defaults of `[[peer]]` (FRR's traditional profile: 180/60; GoBGP and
-/// Cilium use 90/30).
-pub const DEFAULT_HOLD_TIME: u16 = 90;
-pub const DEFAULT_CONNECT_RETRY: u16 = 30;
-/// TCP-MD5 keys are at most 80 bytes (Linux TCP_MD5SIG_MAXKEYLEN).
-pub const MAX_PASSWORD_LEN: usize = 80;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
@@ -262,141 +143,6 @@ struct RawConfig {
     prefix_list: BTreeMap<Spanned<String>, Spanned<RawPrefixList>>,
     #[serde(default)]
     policy: BTreeMap<Spanned<String>, Spanned<RawPolicy>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawMaxPrefix {
-    ipv4_unicast: Option<Spanned<i64>>,
-    ipv6_unicast: Option<Spanned<i64>>,
-    l2vpn_evpn: Option<Spanned<i64>>,
-    #[serde(default)]
-    warning_only: bool,
-    restart_after: Option<Spanned<i64>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawPeer {
-    address: Option<Spanned<String>>,
-    interface: Option<Spanned<String>>,
-    remote_as: Spanned<RawAs>,
-    description: Option<String>,
-    password: Option<Spanned<String>>,
-    local_address: Option<Spanned<String>>,
-    multihop: Option<Spanned<i64>>,
-    #[serde(default)]
-    gtsm: bool,
-    hold_time: Option<Spanned<i64>>,
-    keepalive: Option<Spanned<i64>>,
-    connect_retry: Option<Spanned<i64>>,
-    #[serde(default)]
-    passive: bool,
-    families: Option<Vec<Spanned<String>>>,
-    port: Option<Spanned<i64>>,
-    send_hold_time: Option<Spanned<i64>>,
-    extended_nexthop: Option<Spanned<bool>>,
-    import: Option<Spanned<String>>,
-    export: Option<Spanned<String>>,
-    route_reflector_client: Option<Spanned<bool>>,
-    #[serde(default)]
-    next_hop_self: bool,
-    #[serde(default)]
-    soft_reconfiguration_inbound: bool,
-    add_path_send: Option<Spanned<Scalar<serde::de::IgnoredAny>>>,
-    #[serde(default)]
-    add_path_receive: bool,
-    max_prefix: Option<Spanned<RawMaxPrefix>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawAs {
-    Number(i64),
-    Word(String),
-}
-
-fn add_path_send(
-    errors: &mut Errors<'_>,
-    v: &Spanned<Scalar<serde::de::IgnoredAny>>,
-    field: String,
-) -> Option<AddPathSend> {
-    match v.get_ref() {
-        Scalar::Str(s) if s == "all" => Some(AddPathSend::All),
-        Scalar::Int(n) if (2..=i64::from(MAX_ADD_PATH_SEND)).contains(n) => Some(AddPathSend::Best(*n as u8)),
-        _ => {
-            errors.at(
-                Some(v.span()),
-                field,
-                format!(
-                    "expected \"all\" or the number of best paths to send, 2 to {MAX_ADD_PATH_SEND} \
-                     (1 is plain BGP: leave add-path-send out)"
-                ),
-            );
-            None
-        }
-    }
-}
-
-fn max_prefix(
-    errors: &mut Errors<'_>,
-    v: &Spanned<RawMaxPrefix>,
-    field: String,
-    families: Option<&Vec<Family>>,
-) -> Option<MaxPrefix> {
-    let m = v.get_ref();
-    let mut limits = Vec::new();
-    let mut ok = true;
-    for (family, n) in per_family(&m.ipv4_unicast, &m.ipv6_unicast, &m.l2vpn_evpn) {
-        let f = format!("{field}.{family}");
-        match number_in::<u32>(errors, n, &f, 1..=4_294_967_295, "1 to 4294967295 prefixes") {
-            Some(limit) => limits.push((family, limit)),
-            None => ok = false,
-        }
-        if let Some(fams) = families {
-            if !fams.contains(&family) {
-                let list: Vec<String> = fams.iter().map(ToString::to_string).collect();
-                errors.at(
-                    Some(n.span()),
-                    f,
-                    format!("the peer does not carry {family} (families: {})", list.join(", ")),
-                );
-                ok = false;
-            }
-        }
-    }
-    if limits.is_empty() && ok {
-        errors.at(
-            Some(v.span()),
-            field.clone(),
-            "needs a limit for at least one family: ipv4-unicast, ipv6-unicast or l2vpn-evpn",
-        );
-        ok = false;
-    }
-    let restart_after = match &m.restart_after {
-        None => None,
-        Some(r) if m.warning_only => {
-            errors.at(
-                Some(r.span()),
-                format!("{field}.restart-after"),
-                "has no effect with warning-only = true (the session is never stopped)",
-            );
-            ok = false;
-            None
-        }
-        Some(r) => {
-            let v = number_in::<u16>(
-                errors,
-                r,
-                &format!("{field}.restart-after"),
-                1..=65535,
-                "1 to 65535 seconds",
-            );
-            ok &= v.is_some();
-            v
-        }
-    };
-    ok.then_some(MaxPrefix { limits, warning_only: m.warning_only, restart_after })
 }
 
 impl Config {
@@ -431,259 +177,7 @@ impl Config {
         let prefix_lists = policy::parse_prefix_lists(&mut errors, &raw.prefix_list);
         let policies = policy::parse(&mut errors, &raw.policy, &prefix_lists);
 
-        let mut peers = Vec::new();
-        let mut seen = HashSet::new();
-        for (i, p) in raw.peer.iter().enumerate() {
-            let field = |name: &str| format!("peer[{i}].{name}");
-            let span = p.span();
-            let p = p.get_ref();
-            let address = match (&p.address, &p.interface) {
-                (Some(a), None) => match a.get_ref().parse::<IpAddr>() {
-                    Ok(ip) => Some(PeerAddress::Ip(ip)),
-                    Err(_) => {
-                        errors.at(Some(a.span()), field("address"), "expected an IPv4 or IPv6 address");
-                        None
-                    }
-                },
-                (None, Some(ifname)) => {
-                    let name = ifname.get_ref();
-                    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
-                        errors.at(
-                            Some(ifname.span()),
-                            field("interface"),
-                            "expected a Linux interface name (1-15 characters, no '/' or spaces)",
-                        );
-                        None
-                    } else {
-                        Some(PeerAddress::Interface(name.clone()))
-                    }
-                }
-                (Some(a), Some(_)) => {
-                    errors.at(Some(a.span()), field("address"), "give either address or interface, not both");
-                    None
-                }
-                (None, None) => {
-                    errors.at(
-                        Some(span.clone()),
-                        format!("peer[{i}]"),
-                        "needs address = \"IP\" or interface = \"NAME\"",
-                    );
-                    None
-                }
-            };
-            if let Some(a) = &address {
-                if !seen.insert(a.clone()) {
-                    errors.at(Some(span.clone()), format!("peer[{i}]"), format!("{a} is configured twice"));
-                }
-            }
-            let remote_as = match p.remote_as.get_ref() {
-                RawAs::Number(n) if (1..=4_294_967_295).contains(n) => Some(RemoteAs::Number(*n as u32)),
-                RawAs::Word(w) if w == "internal" => Some(RemoteAs::Internal),
-                RawAs::Word(w) if w == "external" => Some(RemoteAs::External),
-                _ => {
-                    errors.at(
-                        Some(p.remote_as.span()),
-                        field("remote-as"),
-                        "expected an AS number 1-4294967295, \"internal\" or \"external\"",
-                    );
-                    None
-                }
-            };
-            let password = p.password.as_ref().and_then(|pw| {
-                let s = pw.get_ref();
-                if s.is_empty() || s.len() > MAX_PASSWORD_LEN {
-                    errors.at(
-                        Some(pw.span()),
-                        field("password"),
-                        format!("TCP-MD5 keys are 1 to {MAX_PASSWORD_LEN} bytes"),
-                    );
-                    None
-                } else {
-                    Some(s.clone())
-                }
-            });
-            let local_address = p.local_address.as_ref().and_then(|a| match a.get_ref().parse::<IpAddr>() {
-                Ok(ip) => Some(ip),
-                Err(_) => {
-                    errors.at(Some(a.span()), field("local-address"), "expected an IPv4 or IPv6 address");
-                    None
-                }
-            });
-            let multihop = p
-                .multihop
-                .as_ref()
-                .and_then(|m| number_in::<u8>(&mut errors, m, &field("multihop"), 1..=255, "1 to 255"));
-            if p.gtsm && p.passive {
-                errors.at(
-                    Some(span.clone()),
-                    field("gtsm"),
-                    "gtsm and passive exclude each other (a GTSM session is always opened by mdcd)",
-                );
-            }
-            if let (Some(m), true) = (&p.multihop, p.gtsm) {
-                errors.at(
-                    Some(m.span()),
-                    field("multihop"),
-                    "multihop and gtsm exclude each other (GTSM fixes the TTL at 255)",
-                );
-            }
-            let hold_time = match &p.hold_time {
-                Some(h) if matches!(*h.get_ref(), 1 | 2) => {
-                    errors.at(
-                        Some(h.span()),
-                        field("hold-time"),
-                        "0 (no keepalives) or 3 to 65535 seconds (RFC 4271)",
-                    );
-                    None
-                }
-                Some(h) => number_in::<u16>(
-                    &mut errors,
-                    h,
-                    &field("hold-time"),
-                    0..=65535,
-                    "0 or 3 to 65535 seconds",
-                ),
-                None => Some(DEFAULT_HOLD_TIME),
-            };
-            let keepalive = p.keepalive.as_ref().and_then(|k| {
-                let v =
-                    number_in::<u16>(&mut errors, k, &field("keepalive"), 1..=21845, "1 to 21845 seconds")?;
-                match hold_time {
-                    Some(h) if h != 0 && v > h / 3 => {
-                        errors.at(
-                            Some(k.span()),
-                            field("keepalive"),
-                            format!("at most a third of hold-time ({})", h / 3),
-                        );
-                        None
-                    }
-                    _ => Some(v),
-                }
-            });
-            let connect_retry = match &p.connect_retry {
-                Some(c) => {
-                    number_in::<u16>(&mut errors, c, &field("connect-retry"), 1..=65535, "1 to 65535 seconds")
-                }
-                None => Some(DEFAULT_CONNECT_RETRY),
-            };
-            let families = match &p.families {
-                None => Some(match &address {
-                    Some(PeerAddress::Ip(IpAddr::V6(_))) => vec![Family::IPV6_UNICAST],
-                    Some(PeerAddress::Interface(_)) => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
-                    _ => vec![Family::IPV4_UNICAST],
-                }),
-                Some(list) => {
-                    let mut out = Vec::new();
-                    for (j, f) in list.iter().enumerate() {
-                        let fam = match f.get_ref().as_str() {
-                            "ipv4-unicast" => Family::IPV4_UNICAST,
-                            "ipv6-unicast" => Family::IPV6_UNICAST,
-                            "l2vpn-evpn" => Family::L2VPN_EVPN,
-                            _ => {
-                                errors.at(
-                                    Some(f.span()),
-                                    format!("peer[{i}].families[{j}]"),
-                                    "expected \"ipv4-unicast\", \"ipv6-unicast\" or \"l2vpn-evpn\"",
-                                );
-                                continue;
-                            }
-                        };
-                        if out.contains(&fam) {
-                            errors.at(Some(f.span()), format!("peer[{i}].families[{j}]"), "listed twice");
-                        }
-                        out.push(fam);
-                    }
-                    if list.is_empty() {
-                        errors.at(Some(span.clone()), field("families"), "needs at least one family");
-                    }
-                    Some(out)
-                }
-            };
-            let send_hold_time = p.send_hold_time.as_ref().and_then(|v| {
-                number_in::<u16>(&mut errors, v, &field("send-hold-time"), 1..=65535, "1 to 65535 seconds")
-            });
-            let extended_nexthop = match &p.extended_nexthop {
-                Some(e) if *e.get_ref() => {
-                    let v4 = families.as_ref().is_none_or(|f| f.contains(&Family::IPV4_UNICAST));
-                    if !v4 {
-                        errors.at(
-                            Some(e.span()),
-                            field("extended-nexthop"),
-                            "carries IPv4 unicast with IPv6 next hops: needs \"ipv4-unicast\" in families",
-                        );
-                    }
-                    true
-                }
-                _ => false,
-            };
-            let port = match &p.port {
-                Some(v) => number_in::<u16>(&mut errors, v, &field("port"), 1..=65535, "1 to 65535"),
-                None => Some(BGP_PORT),
-            };
-            let import = policy_ref(&mut errors, &p.import, field("import"), &policies);
-            let export = policy_ref(&mut errors, &p.export, field("export"), &policies);
-            let route_reflector_client = match &p.route_reflector_client {
-                Some(rr) if *rr.get_ref() => {
-                    let ebgp = match (remote_as, global.local_as) {
-                        (Some(RemoteAs::Number(n)), Some(l)) => n != l,
-                        (Some(RemoteAs::External), _) => true,
-                        _ => false,
-                    };
-                    if ebgp {
-                        errors.at(
-                            Some(rr.span()),
-                            field("route-reflector-client"),
-                            "route reflection (RFC 4456) is for iBGP peers only: this peer is eBGP \
-                             (remote-as differs from local-as)",
-                        );
-                    }
-                    true
-                }
-                _ => false,
-            };
-            let add_path_send =
-                p.add_path_send.as_ref().and_then(|v| add_path_send(&mut errors, v, field("add-path-send")));
-            let max_prefix = p
-                .max_prefix
-                .as_ref()
-                .and_then(|v| max_prefix(&mut errors, v, field("max-prefix"), families.as_ref()));
-            if let (
-                Some(address),
-                Some(remote_as),
-                Some(hold_time),
-                Some(connect_retry),
-                Some(families),
-                Some(port),
-            ) = (address, remote_as, hold_time, connect_retry, families, port)
-            {
-                peers.push(PeerConfig {
-                    address,
-                    remote_as,
-                    description: p.description.clone(),
-                    password,
-                    local_address,
-                    multihop,
-                    gtsm: p.gtsm,
-                    hold_time,
-                    keepalive,
-                    connect_retry,
-                    passive: p.passive,
-                    families,
-                    port,
-                    send_hold_time,
-                    extended_nexthop,
-                    import,
-                    export,
-                    route_reflector_client,
-                    next_hop_self: p.next_hop_self,
-                    soft_reconfiguration_inbound: p.soft_reconfiguration_inbound,
-                    add_path_send,
-                    add_path_receive: p.add_path_receive,
-                    max_prefix,
-                });
-            }
-        }
-
+        let peers = peer::parse(&mut errors, &raw.peer, global.local_as, &policies);
         let api_socket = api::parse(&mut errors, raw.api.as_ref());
 
         let Global { router_id, local_as, originate, listen_port } = global;
@@ -716,6 +210,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mdc_bgp::family::Family;
 
     fn parse(text: &str) -> Result<Config, ConfigErrors> {
         Config::parse(Path::new("mdcd.toml"), text)
@@ -946,9 +441,11 @@ mod gtsm {
 mod policy_tests {
     use super::*;
     use mdc_bgp::attr::{AttrValue, PathAttribute};
+    use mdc_bgp::capability::AddPathFamily;
     use mdc_bgp::capability::AddPathMode;
     use mdc_bgp::community::Communities;
     use mdc_bgp::community::Community;
+    use mdc_bgp::family::Family;
     use mdc_bgp::policy::Route;
     use mdc_bgp::policy::{AsPathPrepend, ListSet, Match, NextHopChange, SetAction, Verdict};
 
