@@ -87,3 +87,44 @@ pub(super) fn parse(errors: &mut Errors<'_>, raw: Option<&RawFib>) -> Option<Fib
         restart_time: restart_time?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FibOptions;
+    use crate::config::tests::{errors, parse};
+
+    #[test]
+    fn fib_options_default_to_off_and_are_checked() {
+        let base = "router-id = \"192.0.2.1\"\nlocal-as = 65001\n";
+        assert_eq!(parse(base).unwrap().fib, FibOptions::default());
+        assert!(!FibOptions::default().install);
+        let c = parse(&format!(
+            "{base}[fib]\ninstall = true\ntable = 100\nmetric = 30\ngraceful-restart = true\nrestart-time = 60\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.fib,
+            FibOptions { install: true, table: 100, metric: 30, graceful_restart: true, restart_time: 60 }
+        );
+        let e = errors(&format!(
+            "{base}[fib]\ninstall = true\ntable = 255\nmetric = -1\nrestart-time = 0\nflush = true\n"
+        ));
+        assert_eq!(e.len(), 1, "unknown fields are reported first: {e:?}");
+        assert!(e[0].starts_with("mdcd.toml:8:1:") && e[0].contains("flush"), "{e:?}");
+        let e = errors(&format!("{base}[fib]\ninstall = true\ntable = 255\nmetric = -1\nrestart-time = 0\n"));
+        assert_eq!(
+            e,
+            [
+                "mdcd.toml:5:9: fib.table: 255 is the kernel's local table; use 254 (main) or a table of your own",
+                "mdcd.toml:6:10: fib.metric: -1 is out of range: 0 to 4294967295",
+                "mdcd.toml:7:16: fib.restart-time: 0 is out of range: 1 to 3600 seconds",
+                "mdcd.toml:7:16: fib.restart-time: has no effect without graceful-restart = true",
+            ]
+        );
+        let e = errors(&format!("{base}[fib]\ntable = 0\n"));
+        assert_eq!(
+            e,
+            ["mdcd.toml:4:9: fib.table: 0 is out of range: a table is 1 to 4294967295 (254 is main)"]
+        );
+    }
+}

@@ -630,3 +630,55 @@ fn max_prefix(
     };
     ok.then_some(MaxPrefix { limits, warning_only: m.warning_only, restart_after })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::config::tests::{errors, parse};
+    use std::path::Path;
+
+    #[test]
+    fn send_hold_time_and_extended_nexthop() {
+        let c = parse(
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"2001:db8::2\"\nremote-as = 2\n\
+             families = [\"ipv4-unicast\", \"ipv6-unicast\"]\nsend-hold-time = 20\nextended-nexthop = true\n\
+             [[peer]]\naddress = \"192.0.2.3\"\nremote-as = 3\n",
+        )
+        .unwrap();
+        assert_eq!((c.peers[0].send_hold_time, c.peers[0].extended_nexthop), (Some(20), true));
+        assert_eq!((c.peers[1].send_hold_time, c.peers[1].extended_nexthop), (None, false), "defaults");
+
+        let e = errors(
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"2001:db8::2\"\nremote-as = 2\n\
+             send-hold-time = 0\nextended-nexthop = true\n[[peer]]\naddress = \"192.0.2.3\"\nremote-as = 3\n\
+             send-hold-time = 65536\n",
+        );
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:6:18: peer[0].send-hold-time: 0 is out of range"), "{}", e[0]);
+        assert!(e[1].starts_with("mdcd.toml:7:20: peer[0].extended-nexthop: "), "{}", e[1]);
+        assert!(e[1].contains("ipv4-unicast"), "an IPv6 peer defaults to IPv6 unicast only: {}", e[1]);
+        assert!(
+            e[2].starts_with("mdcd.toml:11:18: peer[1].send-hold-time: 65536 is out of range"),
+            "{}",
+            e[2]
+        );
+        // Not a boolean: a type error with its place.
+        let e = errors(
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"192.0.2.3\"\nremote-as = 3\n\
+             extended-nexthop = 1\n",
+        );
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:6:"), "{}", e[0]);
+    }
+
+    #[test]
+    fn gtsm_peers_cannot_be_passive() {
+        let e = Config::parse(
+            Path::new("mdcd.toml"),
+            "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 1\ngtsm = true\npassive = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert!(e.to_string().contains("peer[0].gtsm: gtsm and passive exclude each other"), "{e}");
+    }
+}

@@ -397,3 +397,57 @@ fn as_path_prepend(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{FULL, HEAD, errors, parse};
+    use mdc_bgp::attr::{AttrValue, PathAttribute};
+    use mdc_bgp::community::{Communities, Community};
+    use mdc_bgp::family::Family;
+    use mdc_bgp::policy::{Route, Verdict};
+
+    #[test]
+    fn a_configured_policy_runs() {
+        let c = parse(FULL).unwrap();
+        let attrs =
+            vec![PathAttribute::new(AttrValue::Communities(Communities(vec![Community::new(65000, 100)])))];
+        let route = Route {
+            family: Family::IPV4_UNICAST,
+            prefix: Some("198.51.100.7/32".parse().unwrap()),
+            peer: Some("192.0.2.2".parse().unwrap()),
+            attributes: &attrs,
+            next_hop: None,
+            weight: 0,
+        };
+        let out = c.policies["from-upstream"].evaluate(&route, c.local_as);
+        assert_eq!((out.verdict, out.term), (Verdict::Accept, Some(0)));
+        let got: Vec<&AttrValue> = out.attributes(&route).iter().map(|a| &a.value).collect();
+        assert_eq!(
+            got,
+            vec![
+                &AttrValue::LocalPref(200),
+                &AttrValue::Communities(Communities(vec![Community::new(65010, 1)]))
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_match_and_set_keys_name_the_key_and_the_allowed_ones() {
+        let e =
+            errors(&format!("{HEAD}[policy.p]\n[[policy.p.term]]\nmatch = {{ comunity = \"65000:1\" }}\n"));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:5:11:"), "{}", e[0]);
+        assert!(e[0].contains("unknown field `comunity`") && e[0].contains("`community`"), "{}", e[0]);
+        assert!(e[0].contains("`as-path-regex`"), "lists the allowed keys: {}", e[0]);
+
+        let e = errors(&format!("{HEAD}[policy.p]\n[[policy.p.term]]\nset = {{ localpref = 1 }}\n"));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].contains("unknown field `localpref`") && e[0].contains("`local-pref`"), "{}", e[0]);
+
+        let e = errors(&format!(
+            "{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 1\n[peer.max-prefix]\nipv4 = 1\n"
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("mdcd.toml:7:1:") && e[0].contains("`ipv4-unicast`"), "{}", e[0]);
+    }
+}
