@@ -67,6 +67,63 @@
 //!
 //! Every error names the file, line, column, field and what is allowed;
 //! all errors in a file are reported at once, in the order of the file.
+//!
+//! # Modules
+//!
+//! This module owns [`Config`], the raw file (`RawConfig`: the top-level
+//! keys and one field per section) and [`Config::parse`], a short driver
+//! that reads each section in turn, after the sections it refers to. Each
+//! section is a module that owns its raw serde structs, its validated types
+//! and its `parse`:
+//!
+//! - `global`: the top-level keys (`router-id`, `local-as`, `originate`,
+//!   `listen-port`);
+//! - `bgp`: `[bgp]`;
+//! - `fib`: `[fib]`;
+//! - `policy`: `[prefix-list.NAME]`, `[policy.NAME]` and the references to
+//!   a policy;
+//! - `peer`: `[[peer]]`, one function per concern;
+//! - `api`: `[api]`;
+//! - `errors`: the shared error and span helper: [`ConfigError`],
+//!   [`ConfigErrors`], the `Errors` collector that turns a span into line
+//!   and column, and the checks and value shapes every section uses;
+//! - `tests`: tests of the whole file (a section's own tests are at the
+//!   bottom of its module).
+//!
+//! A check across sections is made by the later one, which gets what it
+//! needs from the earlier as an argument: the cluster id defaults to the
+//! router id (`bgp`), a policy's terms name prefix lists (`policy`), a
+//! peer's `import`/`export` name policies and `route-reflector-client`
+//! needs `local-as` (`peer`).
+//!
+//! # Adding a section
+//!
+//! A section, say `[evpn]`, is one new file, `config/evpn.rs`, and four
+//! lines here:
+//!
+//! 1. `evpn.rs`: a doc comment saying what it owns; the raw struct as
+//!    written, `RawEvpn`, with `#[serde(deny_unknown_fields, rename_all =
+//!    "kebab-case")]` and its values in `toml::Spanned` so that an error has
+//!    a place; the validated public type, `Evpn`; and
+//!    `pub(super) fn parse(errors: &mut Errors<'_>, raw: Option<&RawEvpn>)
+//!    -> Option<Evpn>`, which gives the defaults without the section,
+//!    reports each mistake with `errors.at(Some(span), "evpn.key", "what is
+//!    allowed")` and returns `None` if the section cannot be used. If it
+//!    needs an earlier section, that is a further argument (as
+//!    `bgp::parse` takes the router id). Its tests at the bottom, with the
+//!    helpers of `tests` (`parse`, `errors`).
+//! 2. `mod evpn;` and `pub use self::evpn::Evpn;` here.
+//! 3. A field in `RawConfig`: `evpn: Option<RawEvpn>`; for an array of
+//!    tables (`[[vni]]`) `#[serde(default)] vni: Vec<Spanned<RawVni>>`, and
+//!    `parse` returns the valid ones (as `peer::parse`); for named tables
+//!    (`[x.NAME]`) a `BTreeMap<Spanned<String>, Spanned<RawX>>` (as
+//!    `policy::parse`).
+//! 4. One line in [`Config::parse`], `let evpn = evpn::parse(&mut errors,
+//!    raw.evpn.as_ref());`, and the field `pub evpn: Evpn` in [`Config`]
+//!    (with `Some(evpn)` in its final check).
+//!
+//! Errors are sorted by their place in the file at the end: the order of
+//! the driver only matters for what a section needs from another.
 
 mod api;
 mod bgp;
@@ -126,6 +183,8 @@ pub struct Config {
     pub policies: BTreeMap<String, Arc<Policy>>,
 }
 
+/// The file as written: the top-level keys, and each section as its
+/// module's raw type.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
@@ -159,7 +218,9 @@ impl Config {
         Config::parse(path, &text)
     }
 
-    /// Validate the text of a file; `path` is only used in messages.
+    /// Validate the text of a file; `path` is only used in messages. Each
+    /// section is read in turn, after those it refers to, and every error
+    /// is collected: a `Config` only if there is none.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         let mut errors = Errors::new(path, text);
         let raw: RawConfig = match toml::from_str(text) {
@@ -176,34 +237,34 @@ impl Config {
         let fib = fib::parse(&mut errors, raw.fib.as_ref());
         let prefix_lists = policy::parse_prefix_lists(&mut errors, &raw.prefix_list);
         let policies = policy::parse(&mut errors, &raw.policy, &prefix_lists);
-
         let peers = peer::parse(&mut errors, &raw.peer, global.local_as, &policies);
         let api_socket = api::parse(&mut errors, raw.api.as_ref());
 
         let Global { router_id, local_as, originate, listen_port } = global;
-        match (router_id, local_as, listen_port, bgp, fib, api_socket, errors.is_empty()) {
-            (
-                Some(router_id),
-                Some(local_as),
-                Some(listen_port),
-                Some(bgp),
-                Some(fib),
-                Some(api_socket),
-                true,
-            ) => Ok(Config {
-                router_id,
-                local_as,
-                peers,
-                originate,
-                api_socket,
-                listen_port,
-                bgp,
-                fib,
-                prefix_lists,
-                policies,
-            }),
-            _ => Err(errors.into_sorted()),
-        }
+        let (
+            Some(router_id),
+            Some(local_as),
+            Some(listen_port),
+            Some(bgp),
+            Some(fib),
+            Some(api_socket),
+            true,
+        ) = (router_id, local_as, listen_port, bgp, fib, api_socket, errors.is_empty())
+        else {
+            return Err(errors.into_sorted());
+        };
+        Ok(Config {
+            router_id,
+            local_as,
+            peers,
+            originate,
+            api_socket,
+            listen_port,
+            bgp,
+            fib,
+            prefix_lists,
+            policies,
+        })
     }
 }
 
