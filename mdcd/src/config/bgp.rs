@@ -60,7 +60,7 @@ pub(super) struct RawBgp {
     cluster_id: Option<Spanned<String>>,
 }
 
-/// A number per family (`[bgp.maximum-paths]`, `[peer.max-prefix]`).
+/// A number per family (`[bgp.maximum-paths]`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawFamilyNumbers {
@@ -85,6 +85,24 @@ pub(super) fn parse(
             cluster_id: id,
         });
     };
+    let maximum_paths = maximum_paths(errors, raw.maximum_paths.as_ref());
+    let cluster_id = cluster_id(errors, raw.cluster_id.as_ref(), router_id);
+    Some(BgpOptions {
+        ebgp_requires_policy: raw.ebgp_requires_policy.unwrap_or(true),
+        always_compare_med: raw.always_compare_med,
+        missing_med_worst: raw.missing_med_worst,
+        maximum_paths: maximum_paths?,
+        multipath_relax: raw.multipath_relax,
+        cluster_id: cluster_id?,
+    })
+}
+
+/// `maximum-paths`: a number for every family, or a table of them per
+/// family (1 for the others); 1 without it.
+fn maximum_paths(
+    errors: &mut Errors<'_>,
+    v: Option<&Spanned<Scalar<RawFamilyNumbers>>>,
+) -> Option<MaximumPaths> {
     let paths = |errors: &mut Errors<'_>, v: &Spanned<i64>, field: &str| {
         number_in::<u16>(
             errors,
@@ -94,57 +112,53 @@ pub(super) fn parse(
             &format!("1 to {MAX_ECMP_PATHS} paths"),
         )
     };
-    let maximum_paths = match &raw.maximum_paths {
-        None => Some(MaximumPaths { default: 1, per_family: Vec::new() }),
-        Some(v) => match v.get_ref() {
-            Scalar::Int(n) => paths(errors, &Spanned::new(v.span(), *n), "bgp.maximum-paths")
-                .map(|default| MaximumPaths { default, per_family: Vec::new() }),
-            Scalar::Table(t) => {
-                let mut per_family = Vec::new();
-                let mut ok = true;
-                for (family, n) in per_family_numbers(t) {
-                    match paths(errors, n, &format!("bgp.maximum-paths.{family}")) {
-                        Some(n) => per_family.push((family, n)),
-                        None => ok = false,
-                    }
+    let Some(v) = v else { return Some(MaximumPaths { default: 1, per_family: Vec::new() }) };
+    match v.get_ref() {
+        Scalar::Int(n) => paths(errors, &Spanned::new(v.span(), *n), "bgp.maximum-paths")
+            .map(|default| MaximumPaths { default, per_family: Vec::new() }),
+        Scalar::Table(t) => {
+            let mut per_family = Vec::new();
+            let mut ok = true;
+            for (family, n) in per_family_numbers(t) {
+                match paths(errors, n, &format!("bgp.maximum-paths.{family}")) {
+                    Some(n) => per_family.push((family, n)),
+                    None => ok = false,
                 }
-                ok.then_some(MaximumPaths { default: 1, per_family })
             }
-            Scalar::Str(_) => {
-                errors.at(
-                    Some(v.span()),
-                    "bgp.maximum-paths",
-                    format!(
-                        "expected a number of paths 1 to {MAX_ECMP_PATHS}, or a table of them per family \
-                         (ipv4-unicast, ipv6-unicast, l2vpn-evpn)"
-                    ),
-                );
-                None
-            }
-        },
-    };
-    let cluster_id = match &raw.cluster_id {
-        None => router_id,
-        Some(c) => match c.get_ref().parse::<Ipv4Addr>() {
-            Ok(id) if !id.is_unspecified() => Some(id),
-            _ => {
-                errors.at(
-                    Some(c.span()),
-                    "bgp.cluster-id",
-                    "expected a non-zero IPv4 address, e.g. \"192.0.2.10\" (default: the router-id)",
-                );
-                None
-            }
-        },
-    };
-    Some(BgpOptions {
-        ebgp_requires_policy: raw.ebgp_requires_policy.unwrap_or(true),
-        always_compare_med: raw.always_compare_med,
-        missing_med_worst: raw.missing_med_worst,
-        maximum_paths: maximum_paths?,
-        multipath_relax: raw.multipath_relax,
-        cluster_id: cluster_id?,
-    })
+            ok.then_some(MaximumPaths { default: 1, per_family })
+        }
+        Scalar::Str(_) => {
+            errors.at(
+                Some(v.span()),
+                "bgp.maximum-paths",
+                format!(
+                    "expected a number of paths 1 to {MAX_ECMP_PATHS}, or a table of them per family \
+                     (ipv4-unicast, ipv6-unicast, l2vpn-evpn)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `cluster-id` (RFC 4456), the router id without it.
+fn cluster_id(
+    errors: &mut Errors<'_>,
+    v: Option<&Spanned<String>>,
+    router_id: Option<Ipv4Addr>,
+) -> Option<Ipv4Addr> {
+    let Some(c) = v else { return router_id };
+    match c.get_ref().parse::<Ipv4Addr>() {
+        Ok(id) if !id.is_unspecified() => Some(id),
+        _ => {
+            errors.at(
+                Some(c.span()),
+                "bgp.cluster-id",
+                "expected a non-zero IPv4 address, e.g. \"192.0.2.10\" (default: the router-id)",
+            );
+            None
+        }
+    }
 }
 
 fn per_family_numbers(t: &RawFamilyNumbers) -> impl Iterator<Item = (Family, &Spanned<i64>)> {

@@ -98,6 +98,7 @@ impl<'a> Errors<'a> {
     }
 }
 
+/// `v` as a `T` if it is in `range`; else an error "N is out of range: `what`".
 pub(super) fn number_in<T: TryFrom<i64>>(
     errors: &mut Errors<'_>,
     v: &Spanned<i64>,
@@ -119,6 +120,7 @@ pub(super) fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
+/// What [`valid_name`] allows, for messages.
 pub(super) const NAME_RULE: &str = "a name is letters, digits, '_', '.' and '-'";
 
 /// "a, b" or "none", for messages.
@@ -127,6 +129,7 @@ pub(super) fn names_of<'a>(names: impl Iterator<Item = &'a String>) -> String {
     if v.is_empty() { "none is defined".to_owned() } else { format!("defined: {}", v.join(", ")) }
 }
 
+/// The checks of values of more than one kind of section.
 impl Errors<'_> {
     /// Parse every item of a one-or-many text value; `None` if any is bad
     /// (each bad one is reported) or, with `non_empty`, if there is none.
@@ -178,6 +181,7 @@ impl Errors<'_> {
         ok.then_some(out)
     }
 
+    /// A number 0-4294967295 (a metric, a local preference, a MED).
     pub(super) fn u32_value(&mut self, v: &Spanned<i64>, field: &str) -> Option<u32> {
         number_in::<u32>(self, v, field, 0..=4_294_967_295, "0 to 4294967295")
     }

@@ -1,10 +1,13 @@
-//! `[[peer]]`: the BGP neighbours. Each peer is read one concern at a time,
-//! a function each: where it is (address or interface, local address,
-//! port), its AS and so the session type, transport security (password,
-//! multihop, GTSM), timers, the families and capabilities it carries
-//! (extended next hop, ADD-PATH), its policies (import, export), the prefix
-//! limits, and route reflection. A peer needs `local-as` and the policies,
-//! read before it.
+//! `[[peer]]`: the BGP neighbours. [`parse`] reads each peer with `peer`,
+//! which puts together what one function per concern returns: where the
+//! peer is (`address`: an address or an interface, each once), its AS and
+//! so the session type (`remote_as`), transport security (`security`:
+//! TCP-MD5 password, local address, multihop, GTSM), the timers
+//! (`timers`), the families and capabilities it carries (`families`,
+//! `extended_nexthop`, `add_path_send`), its policies (`import` and
+//! `export`, through `policy::policy_ref`), route reflection
+//! (`route_reflector_client`, iBGP only) and the prefix limits
+//! (`max_prefix`). A peer needs `local-as` and the policies, read before it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
