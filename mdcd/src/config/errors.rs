@@ -1,0 +1,278 @@
+//! The shared error and span helper of every section: [`ConfigError`] and
+//! [`ConfigErrors`], the [`Errors`] collector that turns a span into file,
+//! line and column, the checks of numbers, names and lists every section
+//! uses ([`number_in`], [`valid_name`], [`names_of`], [`Errors::texts`],
+//! [`Errors::asns`]), and the value shapes TOML allows in more than one
+//! place ([`OneOrMany`], [`Scalar`], [`per_family`]).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use mdc_bgp::family::Family;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One thing wrong in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line and column, when the error has a place in the file.
+    pub line: Option<(usize, usize)>,
+    /// The field, e.g. `peer[2].remote-as`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.line {
+            write!(f, ":{line}:{col}")?;
+        }
+        if self.field.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": {}: {}", self.field, self.message)
+        }
+    }
+}
+
+/// Every error found in a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+/// Collects errors with their place in the file.
+pub(super) struct Errors<'a> {
+    file: &'a Path,
+    text: &'a str,
+    list: Vec<ConfigError>,
+}
+
+impl<'a> Errors<'a> {
+    /// No error yet in `text`, the contents of `file`.
+    pub(super) fn new(file: &'a Path, text: &'a str) -> Errors<'a> {
+        Errors { file, text, list: Vec::new() }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Every error, in the order of the file (tables are read by name);
+    /// those without a place last.
+    pub(super) fn into_sorted(mut self) -> ConfigErrors {
+        self.list.sort_by_key(|e| e.line.unwrap_or((usize::MAX, 0)));
+        ConfigErrors(self.list)
+    }
+
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+
+    /// An error at `span` (its start), or without a place.
+    pub(super) fn at(
+        &mut self,
+        span: Option<Range<usize>>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let line = span.map(|s| self.line_col(s.start));
+        self.list.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// `v` as a `T` if it is in `range`; else an error "N is out of range: `what`".
+pub(super) fn number_in<T: TryFrom<i64>>(
+    errors: &mut Errors<'_>,
+    v: &Spanned<i64>,
+    field: &str,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> Option<T> {
+    let n = *v.get_ref();
+    if range.contains(&n) {
+        T::try_from(n).ok()
+    } else {
+        errors.at(Some(v.span()), field, format!("{n} is out of range: {what}"));
+        None
+    }
+}
+
+/// Names of prefix lists and policies.
+pub(super) fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// What [`valid_name`] allows, for messages.
+pub(super) const NAME_RULE: &str = "a name is letters, digits, '_', '.' and '-'";
+
+/// "a, b" or "none", for messages.
+pub(super) fn names_of<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = names.map(String::as_str).collect();
+    if v.is_empty() { "none is defined".to_owned() } else { format!("defined: {}", v.join(", ")) }
+}
+
+/// The checks of values of more than one kind of section.
+impl Errors<'_> {
+    /// Parse every item of a one-or-many text value; `None` if any is bad
+    /// (each bad one is reported) or, with `non_empty`, if there is none.
+    pub(super) fn texts<T, E: fmt::Display>(
+        &mut self,
+        v: &Spanned<OneOrMany<String>>,
+        field: &str,
+        non_empty: bool,
+        hint: &str,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Option<Vec<T>> {
+        let list = items(v, field);
+        if list.is_empty() && non_empty {
+            self.at(Some(v.span()), field, "needs at least one value");
+            return None;
+        }
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for (span, f, text) in list {
+            match parse(text) {
+                Ok(x) => out.push(x),
+                Err(e) => {
+                    self.at(Some(span), f, format!("{e}{hint}"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// AS numbers 1-4294967295, one or a list.
+    pub(super) fn asns(&mut self, v: &Spanned<OneOrMany<i64>>, field: &str) -> Option<Vec<u32>> {
+        let list = items(v, field);
+        if list.is_empty() {
+            self.at(Some(v.span()), field, "needs at least one AS number");
+            return None;
+        }
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for (span, f, n) in list {
+            match u32::try_from(*n) {
+                Ok(a) if a != 0 => out.push(a),
+                _ => {
+                    self.at(Some(span), f, format!("{n} is out of range: an AS number is 1 to 4294967295"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// A number 0-4294967295 (a metric, a local preference, a MED).
+    pub(super) fn u32_value(&mut self, v: &Spanned<i64>, field: &str) -> Option<u32> {
+        number_in::<u32>(self, v, field, 0..=4_294_967_295, "0 to 4294967295")
+    }
+}
+
+/// The numbers given per family, in the order of the fields.
+pub(super) fn per_family<'a>(
+    v4: &'a Option<Spanned<i64>>,
+    v6: &'a Option<Spanned<i64>>,
+    evpn: &'a Option<Spanned<i64>>,
+) -> impl Iterator<Item = (Family, &'a Spanned<i64>)> {
+    [(Family::IPV4_UNICAST, v4), (Family::IPV6_UNICAST, v6), (Family::L2VPN_EVPN, evpn)]
+        .into_iter()
+        .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
+}
+
+/// One value or a list of them; list items keep their place in the file.
+#[derive(Debug)]
+pub(super) enum OneOrMany<T> {
+    One(T),
+    Many(Vec<Spanned<T>>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, value};
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+            fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
+                T::deserialize(value::StrDeserializer::<value::Error>::new(s))
+                    .map(OneOrMany::One)
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: Error>(self, n: i64) -> Result<Self::Value, E> {
+                T::deserialize(value::I64Deserializer::<value::Error>::new(n))
+                    .map(OneOrMany::One)
+                    .map_err(E::custom)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<Spanned<T>>()? {
+                    v.push(x);
+                }
+                Ok(OneOrMany::Many(v))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// Each item of a one-or-many value with its place and field name.
+fn items<'a, T>(v: &'a Spanned<OneOrMany<T>>, field: &'a str) -> Vec<(Range<usize>, String, &'a T)> {
+    match v.get_ref() {
+        OneOrMany::One(x) => vec![(v.span(), field.to_owned(), x)],
+        OneOrMany::Many(list) => {
+            list.iter().enumerate().map(|(j, x)| (x.span(), format!("{field}[{j}]"), x.get_ref())).collect()
+        }
+    }
+}
+
+/// A string, an integer or a table (`maximum-paths = 4` or
+/// `[bgp.maximum-paths]`, `add-path-send = "all"` or `4`).
+#[derive(Debug)]
+pub(super) enum Scalar<T> {
+    Str(String),
+    Int(i64),
+    Table(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Scalar<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Scalar<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, a string or a table")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(s.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(n))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Scalar::Table)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
