@@ -1,4 +1,4 @@
-//! `[api]`: where the read-only API socket is.
+//! `[api]`: where the API socket (root only) is.
 
 use std::path::PathBuf;
 

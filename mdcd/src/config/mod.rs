@@ -167,7 +167,7 @@ pub struct Config {
     pub local_as: u32,
     pub peers: Vec<PeerConfig>,
     pub originate: Vec<Prefix>,
-    /// The read-only API socket.
+    /// The API socket (root only): mdcctl reads state and resets sessions through it.
     pub api_socket: PathBuf,
     /// TCP port to listen on for BGP (179).
     pub listen_port: u16,
