@@ -189,7 +189,7 @@ fn origin_as(rng: &mut Rng) -> u32 {
     let u = rng.below(1 << 20);
     let idx = (((u * u) >> 20) * 75_000) >> 20;
     let idx = idx as u32;
-    if idx % 2 == 0 { 1000 + idx / 2 } else { 200_000 + idx / 2 }
+    if idx.is_multiple_of(2) { 1000 + idx / 2 } else { 200_000 + idx / 2 }
 }
 
 /// Transit ASes between the origin and the feeder: a tier-1 set near the

@@ -47,10 +47,10 @@ fn gather(messages: &[Vec<u8>], ctx: &SessionContext) -> (Vec<Nlri>, Vec<Nlri>, 
                 "every part carries the attributes"
             );
         }
-        if let Some(u) = d.update.mp_unreach() {
-            if let MpNlri::Prefixes(p) = &u.nlri {
-                wd6.extend(p.iter().copied());
-            }
+        if let Some(u) = d.update.mp_unreach()
+            && let MpNlri::Prefixes(p) = &u.nlri
+        {
+            wd6.extend(p.iter().copied());
         }
     }
     (ann, wd, ann6, wd6)

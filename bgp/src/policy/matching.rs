@@ -53,24 +53,24 @@ impl PrefixEntry {
         let max = max_len(&prefix);
         let len = prefix.length();
         for (word, v) in [("ge", ge), ("le", le)] {
-            if let Some(v) = v {
-                if v < len || v > max {
-                    return Err(ParseError::new(
-                        "prefix list entry",
-                        &input,
-                        format!("{word} {v} must be between the prefix length {len} and {max}"),
-                    ));
-                }
-            }
-        }
-        if let (Some(g), Some(l)) = (ge, le) {
-            if g > l {
+            if let Some(v) = v
+                && (v < len || v > max)
+            {
                 return Err(ParseError::new(
                     "prefix list entry",
                     &input,
-                    format!("ge {g} is greater than le {l}: no prefix could match"),
+                    format!("{word} {v} must be between the prefix length {len} and {max}"),
                 ));
             }
+        }
+        if let (Some(g), Some(l)) = (ge, le)
+            && g > l
+        {
+            return Err(ParseError::new(
+                "prefix list entry",
+                &input,
+                format!("ge {g} is greater than le {l}: no prefix could match"),
+            ));
         }
         Ok(entry)
     }

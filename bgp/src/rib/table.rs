@@ -454,7 +454,7 @@ mod tests {
         let mut x: u32 = 12345;
         for _ in 0..60_000 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            if x % 3 == 0 && !live.is_empty() {
+            if x.is_multiple_of(3) && !live.is_empty() {
                 let (n, i) = live.swap_remove((x >> 8) as usize % live.len());
                 t.release(i);
                 assert_eq!(t.find(&dest(n)), None, "released destination {n}");

@@ -215,11 +215,12 @@ impl AsPath {
         }
         // Join a trailing sequence with a leading AS4 sequence.
         let mut rest = as4.segments.iter().cloned();
-        if let (Some(last), Some(first)) = (segments.last_mut(), as4.segments.first()) {
-            if last.kind == SegmentType::Sequence && first.kind == SegmentType::Sequence {
-                last.asns.extend_from_slice(&first.asns);
-                rest.next();
-            }
+        if let (Some(last), Some(first)) = (segments.last_mut(), as4.segments.first())
+            && last.kind == SegmentType::Sequence
+            && first.kind == SegmentType::Sequence
+        {
+            last.asns.extend_from_slice(&first.asns);
+            rest.next();
         }
         segments.extend(rest);
         AsPath { segments }

@@ -690,7 +690,7 @@ pub(crate) fn decode_value(
         }
         code::CLUSTER_LIST => {
             non_empty(type_code, value, offset)?;
-            if value.len() % 4 != 0 {
+            if !value.len().is_multiple_of(4) {
                 return Err(fault(
                     type_code,
                     len_err,

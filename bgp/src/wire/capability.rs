@@ -332,7 +332,7 @@ impl Capability {
         let mut r = Reader::at(value, offset);
         let cap = match code {
             code::MULTIPROTOCOL => {
-                if len < 4 || len % 4 != 0 {
+                if len < 4 || !len.is_multiple_of(4) {
                     return Err(bad_len("multiprotocol capability"));
                 }
                 if len != 4 {
@@ -357,7 +357,7 @@ impl Capability {
                 }
             }
             code::EXTENDED_NEXT_HOP => {
-                if len == 0 || len % 6 != 0 {
+                if len == 0 || !len.is_multiple_of(6) {
                     return Err(bad_len("extended next hop capability"));
                 }
                 let mut tuples = Vec::with_capacity(len / 6);
@@ -382,7 +382,7 @@ impl Capability {
                 Capability::Role(Role(r.u8("role capability")?))
             }
             code::GRACEFUL_RESTART => {
-                if len < 2 || (len - 2) % 4 != 0 {
+                if len < 2 || !(len - 2).is_multiple_of(4) {
                     return Err(bad_len("graceful restart capability"));
                 }
                 let flags_time = r.u16("graceful restart flags and time")?;
@@ -406,7 +406,7 @@ impl Capability {
                 Capability::FourOctetAs(r.u32("4-octet AS capability")?)
             }
             code::ADD_PATH => {
-                if len == 0 || len % 4 != 0 {
+                if len == 0 || !len.is_multiple_of(4) {
                     return Err(bad_len("ADD-PATH capability"));
                 }
                 let mut tuples = Vec::with_capacity(len / 4);
@@ -422,7 +422,7 @@ impl Capability {
                 Capability::AddPath(tuples)
             }
             code::LONG_LIVED_GRACEFUL_RESTART => {
-                if len % 7 != 0 {
+                if !len.is_multiple_of(7) {
                     return Ok(unknown());
                 }
                 let mut tuples = Vec::with_capacity(len / 7);

@@ -49,7 +49,7 @@ fn decode_fixed<const N: usize, T>(
     element: &'static str,
     make: impl Fn([u8; N]) -> T,
 ) -> Result<Vec<T>, DecodeError> {
-    if value.is_empty() || value.len() % N != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(N) {
         return Err(DecodeError::new(offset, field, ErrorKind::BadLength { length: value.len() }));
     }
     let mut r = Reader::at(value, offset);

@@ -334,10 +334,10 @@ fn address(
             None
         }
     };
-    if let Some(a) = &address {
-        if !seen.insert(a.clone()) {
-            errors.at(Some(at.span.clone()), at.peer(), format!("{a} is configured twice"));
-        }
+    if let Some(a) = &address
+        && !seen.insert(a.clone())
+    {
+        errors.at(Some(at.span.clone()), at.peer(), format!("{a} is configured twice"));
     }
     address
 }
@@ -588,16 +588,16 @@ fn max_prefix(
             Some(limit) => limits.push((family, limit)),
             None => ok = false,
         }
-        if let Some(fams) = families {
-            if !fams.contains(&family) {
-                let list: Vec<String> = fams.iter().map(ToString::to_string).collect();
-                errors.at(
-                    Some(n.span()),
-                    f,
-                    format!("the peer does not carry {family} (families: {})", list.join(", ")),
-                );
-                ok = false;
-            }
+        if let Some(fams) = families
+            && !fams.contains(&family)
+        {
+            let list: Vec<String> = fams.iter().map(ToString::to_string).collect();
+            errors.at(
+                Some(n.span()),
+                f,
+                format!("the peer does not carry {family} (families: {})", list.join(", ")),
+            );
+            ok = false;
         }
     }
     if limits.is_empty() && ok {

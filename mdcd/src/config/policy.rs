@@ -174,10 +174,10 @@ fn term(errors: &mut Errors<'_>, t: &RawTerm, tf: &str, lists: &BTreeMap<String,
             None
         }
     });
-    if let Some(term_name) = &t.name {
-        if term_name.get_ref().trim().is_empty() {
-            errors.at(Some(term_name.span()), format!("{tf}.name"), "must not be empty");
-        }
+    if let Some(term_name) = &t.name
+        && term_name.get_ref().trim().is_empty()
+    {
+        errors.at(Some(term_name.span()), format!("{tf}.name"), "must not be empty");
     }
     Term {
         name: t.name.as_ref().map(|n| n.get_ref().clone()),
