@@ -60,10 +60,13 @@ fn feed(k: u32) -> Vec<Update> {
         .collect()
 }
 
-/// A RIB with `feeders` feeding peers and one monitor, sessions up.
-fn rib(feeders: u32) -> (Rib, Vec<PeerId>) {
+/// A RIB with `feeders` feeding peers and one monitor, sessions up; with
+/// `fib`, each flush also reports the kernel changes (`Output::Fib`), as
+/// in mdcd with `[fib] install = true`.
+fn rib(feeders: u32, fib: bool) -> (Rib, Vec<PeerId>) {
     let mut rib = Rib::new(RibConfig {
         ebgp_requires_policy: false,
+        fib,
         ..RibConfig::new(65000, Ipv4Addr::new(192, 0, 2, 254))
     });
     let mut ids = Vec::new();
@@ -98,15 +101,16 @@ fn run(rib: &mut Rib, ids: &[PeerId], feeds: Vec<Vec<Digest>>) -> usize {
 fn full_table(c: &mut Criterion) {
     let mut g = c.benchmark_group("rib_full_table_1m");
     g.sample_size(10);
-    for feeders in [1u32, 4] {
+    for (feeders, fib) in [(1u32, false), (4, false), (1, true)] {
         // As the peers' tasks hand them to the RIB's task.
         let ctx = SessionContext::modern();
         let feeds: Vec<Vec<Digest>> =
             (0..feeders).map(|k| feed(k).into_iter().map(|u| Digest::new(u, &ctx, true)).collect()).collect();
         g.throughput(Throughput::Elements((N as u64) * u64::from(feeders)));
-        g.bench_function(format!("{feeders}_feeder"), |b| {
+        let name = if fib { format!("{feeders}_feeder_fib") } else { format!("{feeders}_feeder") };
+        g.bench_function(name, |b| {
             b.iter_batched(
-                || (rib(feeders), feeds.clone()),
+                || (rib(feeders, fib), feeds.clone()),
                 // The RIB is returned so that dropping it is not timed.
                 |((mut rib, ids), feeds)| {
                     let sent = run(&mut rib, &ids, feeds);
@@ -142,7 +146,7 @@ fn announced_again(c: &mut Criterion) {
     g.bench_function("1_feeder_announced_again", |b| {
         b.iter_batched(
             || {
-                let (mut rib, ids) = rib(1);
+                let (mut rib, ids) = rib(1, false);
                 run(&mut rib, &ids, vec![digests.clone()]);
                 run(&mut rib, &ids, vec![gone.clone()]);
                 rib.idle();
