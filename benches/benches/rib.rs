@@ -10,93 +10,16 @@
 //! Run: `cargo bench -p mdc-benches --bench rib`
 
 use std::hint::black_box;
-use std::net::Ipv4Addr;
-use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mdc_benches::full_table_ipv4;
+use mdc_benches::rib_feed::{N, feed, rib, run};
 use mdc_bgp::SessionContext;
-use mdc_bgp::aspath::AsPath;
-use mdc_bgp::attr::AttrValue;
-use mdc_bgp::fsm::{PeerConfig, RemoteAs};
-use mdc_bgp::negotiate::negotiate;
-use mdc_bgp::rib::{Digest, PeerId, PeerPolicy, Rib, RibConfig, SessionInfo};
+use mdc_bgp::rib::Digest;
 use mdc_bgp::update::Update;
 
 /// mdcd's allocator (ADR 0007): the RIB's figures depend on it.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-const N: usize = 1_000_000;
-
-fn session(asn: u32, id: Ipv4Addr, local: Ipv4Addr) -> SessionInfo {
-    let ours = PeerConfig::new(65000, RemoteAs::Exact(asn), Ipv4Addr::new(192, 0, 2, 254));
-    let theirs = PeerConfig::new(asn, RemoteAs::Exact(65000), id);
-    let negotiated = negotiate(&ours, &ours.open(), &theirs.open()).unwrap_or_else(|e| panic!("{e:?}"));
-    SessionInfo { negotiated: Arc::new(negotiated), local: local.into(), generation: 1 }
-}
-
-/// The table as feeder `k` sends it: the generator's attributes with the
-/// feeder's AS in front, prepended `k % 3` more times so the best path
-/// differs between feeders.
-fn feed(k: u32) -> Vec<Update> {
-    let ctx = SessionContext::modern();
-    full_table_ipv4(N)
-        .iter()
-        .map(|m| Update::decode_message(m, &ctx).unwrap_or_else(|e| panic!("{e}")).update)
-        .map(|mut u| {
-            for a in &mut u.attributes {
-                if let AttrValue::AsPath(p) = &mut a.value {
-                    let mut asns = vec![65001 + k; 1 + (k % 3) as usize];
-                    asns.extend(p.segments.iter().flat_map(|s| s.asns.iter().copied()));
-                    *p = AsPath::from_sequence(asns);
-                }
-                if let AttrValue::NextHop(nh) = &mut a.value {
-                    *nh = Ipv4Addr::new(192, 0, 2, 1 + k as u8);
-                }
-            }
-            u
-        })
-        .collect()
-}
-
-/// A RIB with `feeders` feeding peers and one monitor, sessions up; with
-/// `fib`, each flush also reports the kernel changes (`Output::Fib`), as
-/// in mdcd with `[fib] install = true`.
-fn rib(feeders: u32, fib: bool) -> (Rib, Vec<PeerId>) {
-    let mut rib = Rib::new(RibConfig {
-        ebgp_requires_policy: false,
-        fib,
-        ..RibConfig::new(65000, Ipv4Addr::new(192, 0, 2, 254))
-    });
-    let mut ids = Vec::new();
-    for k in 0..feeders {
-        let addr = Ipv4Addr::new(192, 0, 2, 1 + k as u8);
-        let id = rib.add_peer(PeerPolicy::new(addr.into()));
-        rib.peer_up(id, session(65001 + k, addr, Ipv4Addr::new(192, 0, 2, 254)));
-        ids.push(id);
-    }
-    let monitor = rib.add_peer(PeerPolicy::new(Ipv4Addr::new(198, 51, 100, 1).into()));
-    rib.peer_up(monitor, session(65100, Ipv4Addr::new(198, 51, 100, 1), Ipv4Addr::new(198, 51, 100, 254)));
-    rib.flush();
-    (rib, ids)
-}
-
-fn run(rib: &mut Rib, ids: &[PeerId], feeds: Vec<Vec<Digest>>) -> usize {
-    let mut out = 0;
-    for (id, updates) in ids.iter().zip(feeds) {
-        let mut n = 0;
-        for u in updates {
-            rib.apply(*id, u);
-            n += 1;
-            if n % 128 == 0 {
-                out += rib.flush().len();
-            }
-        }
-        out += rib.flush().len();
-    }
-    out
-}
 
 fn full_table(c: &mut Criterion) {
     let mut g = c.benchmark_group("rib_full_table_1m");

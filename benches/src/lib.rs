@@ -222,4 +222,5 @@ pub fn evpn_update(n: usize) -> Vec<u8> {
 }
 
 pub mod race;
+pub mod rib_feed;
 pub mod table;
