@@ -341,3 +341,59 @@ fn end_of_rib_markers() {
     let encoded = Update::end_of_rib_marker(Family::IPV6_UNICAST).encode(&ctx).unwrap();
     assert_eq!(encoded, vec![update(&[], &[attr(0x80, code::MP_UNREACH_NLRI, &[0, 2, 1])], &[])]);
 }
+
+/// RFC 7607: AS 0 in AS_PATH makes the UPDATE malformed (treat-as-withdraw),
+/// in any segment and position; the error names the ASN's byte offset.
+#[test]
+fn as_zero_in_as_path_is_treat_as_withdraw() {
+    // AS_SET {65001} then AS_SEQUENCE {65002, 0}.
+    let path = [1, 1, 0, 0, 0xfd, 0xe9, 2, 2, 0, 0, 0xfd, 0xea, 0, 0, 0, 0];
+    let d = ok(&update(&[], &[origin(), attr(0x40, code::AS_PATH, &path), next_hop()], &NLRI));
+    assert_withdraws_all(&d, 2);
+    let diag = d.diagnostics.iter().find(|g| g.attribute == Some(code::AS_PATH)).unwrap();
+    assert_eq!(diag.action, Action::TreatAsWithdraw);
+    assert_eq!(diag.error.field, "AS_PATH");
+    // Header 19 + withdrawn length 2 + attributes length 2 + ORIGIN 4 + AS_PATH header 3 = 30;
+    // the zero is the 4th ASN field, after two segment headers and two ASNs.
+    assert_eq!(diag.error.offset, 30 + 2 + 4 + 2 + 4, "{}", diag.error);
+
+    // 2-octet session: AS 0 as the first ASN.
+    let mut ctx = SessionContext::modern();
+    ctx.four_octet_as = false;
+    let msg =
+        update(&[], &[origin(), attr(0x40, code::AS_PATH, &[2, 2, 0, 0, 0xfd, 0xe9]), next_hop()], &NLRI);
+    let d = Update::decode_message(&msg, &ctx).unwrap();
+    assert_withdraws_all(&d, 2);
+
+    // The same path without the zero is clean: the check does not misfire.
+    let path = [1, 1, 0, 0, 0xfd, 0xe9, 2, 2, 0, 0, 0xfd, 0xea, 0, 0, 0xfd, 0xeb];
+    let d = ok(&update(&[], &[origin(), attr(0x40, code::AS_PATH, &path), next_hop()], &NLRI));
+    assert_eq!(d.outcome, Outcome::Clean, "{:?}", d.diagnostics);
+}
+
+/// RFC 7607 with RFC 6793 §6 and RFC 7606 §7.7: AS 0 in AS4_PATH, AGGREGATOR
+/// or AS4_AGGREGATOR: that attribute is discarded (never passed on), the
+/// routes are kept.
+#[test]
+fn as_zero_in_as4_path_and_aggregators_is_attribute_discard() {
+    let as4_path = attr(0xc0, code::AS4_PATH, &[2, 1, 0, 0, 0, 0]);
+    let aggregator = attr(0xc0, code::AGGREGATOR, &[0, 0, 0, 0, 192, 0, 2, 1]);
+    let as4_aggregator = attr(0xc0, code::AS4_AGGREGATOR, &[0, 0, 0, 0, 192, 0, 2, 1]);
+    for (name, a, c) in [
+        ("AS4_PATH", as4_path, code::AS4_PATH),
+        ("AGGREGATOR", aggregator, code::AGGREGATOR),
+        ("AS4_AGGREGATOR", as4_aggregator, code::AS4_AGGREGATOR),
+    ] {
+        let d = ok(&update(&[], &[origin(), as_path(), next_hop(), a], &NLRI));
+        assert_eq!(d.outcome, Outcome::AttributeDiscard, "{name}: {:?}", d.diagnostics);
+        assert_eq!(d.update.nlri.len(), 2, "{name}: routes are kept");
+        assert!(d.update.attribute(c).is_none(), "{name} must not be passed on");
+        assert_eq!(d.diagnostics.len(), 1);
+        assert!(d.diagnostics[0].error.field.starts_with(name), "{name}: {}", d.diagnostics[0].error);
+    }
+    // A non-zero aggregator AS stays.
+    let good = attr(0xc0, code::AGGREGATOR, &[0, 0, 0xfd, 0xe9, 192, 0, 2, 1]);
+    let d = ok(&update(&[], &[origin(), as_path(), next_hop(), good], &NLRI));
+    assert_eq!(d.outcome, Outcome::Clean);
+    assert!(d.update.attribute(code::AGGREGATOR).is_some());
+}

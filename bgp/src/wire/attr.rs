@@ -560,6 +560,47 @@ fn fault(type_code: u8, subcode: u8, error: DecodeError) -> AttrFault {
     AttrFault { action: malformed_attribute_action(type_code), subcode, family: None, error }
 }
 
+/// RFC 7607: AS 0 is never a valid AS in an AS_PATH or AS4_PATH; the path
+/// is malformed (AS_PATH: treat-as-withdraw; AS4_PATH: attribute discard,
+/// RFC 6793 §6). The error names the ASN's byte offset (`width`: 2 or 4
+/// octets per ASN).
+fn no_as_zero(
+    type_code: u8,
+    path: &AsPath,
+    offset: usize,
+    width: usize,
+    what: &'static str,
+) -> Result<(), AttrFault> {
+    let mut at = offset;
+    for s in &path.segments {
+        at += 2; // segment type and length
+        for &asn in &s.asns {
+            if asn == 0 {
+                return Err(fault(
+                    type_code,
+                    update_subcode::MALFORMED_AS_PATH,
+                    DecodeError::new(at, what, ErrorKind::BadValue { value: 0 }),
+                ));
+            }
+            at += width;
+        }
+    }
+    Ok(())
+}
+
+/// RFC 7607 §2: an AGGREGATOR or AS4_AGGREGATOR naming AS 0 is malformed:
+/// attribute discard (RFC 7606 §7.7, RFC 6793 §6), so it is never passed on.
+fn aggregator_as(type_code: u8, a: &Aggregator, offset: usize, what: &'static str) -> Result<(), AttrFault> {
+    if a.asn == 0 {
+        return Err(fault(
+            type_code,
+            update_subcode::OPTIONAL_ATTRIBUTE_ERROR,
+            DecodeError::new(offset, what, ErrorKind::BadValue { value: 0 }),
+        ));
+    }
+    Ok(())
+}
+
 fn exact_len(type_code: u8, value: &[u8], offset: usize, len: usize) -> Result<(), AttrFault> {
     if value.len() == len {
         Ok(())
@@ -641,10 +682,12 @@ pub(crate) fn decode_value(
                 }
             }
         }
-        code::AS_PATH => AttrValue::AsPath(
-            AsPath::decode(value, offset, ctx.four_octet_as)
-                .map_err(as_fault(update_subcode::MALFORMED_AS_PATH))?,
-        ),
+        code::AS_PATH => {
+            let p = AsPath::decode(value, offset, ctx.four_octet_as)
+                .map_err(as_fault(update_subcode::MALFORMED_AS_PATH))?;
+            no_as_zero(type_code, &p, offset, if ctx.four_octet_as { 4 } else { 2 }, "AS_PATH")?;
+            AttrValue::AsPath(p)
+        }
         code::NEXT_HOP => {
             exact_len(type_code, value, offset, 4)?;
             AttrValue::NextHop(r.ipv4("NEXT_HOP").map_err(as_fault(len_err))?)
@@ -668,17 +711,21 @@ pub(crate) fn decode_value(
             } else {
                 r.u16("AGGREGATOR AS").map(u32::from)
             };
-            AttrValue::Aggregator(Aggregator {
+            let a = Aggregator {
                 asn: asn.map_err(as_fault(len_err))?,
                 address: r.ipv4("AGGREGATOR address").map_err(as_fault(len_err))?,
-            })
+            };
+            aggregator_as(type_code, &a, offset, "AGGREGATOR AS")?;
+            AttrValue::Aggregator(a)
         }
         code::AS4_AGGREGATOR => {
             exact_len(type_code, value, offset, 8)?;
-            AttrValue::As4Aggregator(Aggregator {
+            let a = Aggregator {
                 asn: r.u32("AS4_AGGREGATOR AS").map_err(as_fault(len_err))?,
                 address: r.ipv4("AS4_AGGREGATOR address").map_err(as_fault(len_err))?,
-            })
+            };
+            aggregator_as(type_code, &a, offset, "AS4_AGGREGATOR AS")?;
+            AttrValue::As4Aggregator(a)
         }
         code::COMMUNITIES => {
             non_empty(type_code, value, offset)?;
@@ -714,6 +761,7 @@ pub(crate) fn decode_value(
         code::AS4_PATH => {
             let p =
                 AsPath::decode(value, offset, true).map_err(as_fault(update_subcode::MALFORMED_AS_PATH))?;
+            no_as_zero(type_code, &p, offset, 4, "AS4_PATH")?;
             if p.has_confed() {
                 return Err(fault(
                     type_code,

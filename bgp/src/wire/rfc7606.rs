@@ -10,6 +10,8 @@
 //! | COMMUNITIES, ORIGINATOR_ID, CLUSTER_LIST, EXTENDED COMMUNITIES (§7.8-7.10, §7.14) | treat-as-withdraw |
 //! | IPv6 extended communities, LARGE_COMMUNITY, OTC, PMSI_TUNNEL, TUNNEL_ENCAPSULATION | treat-as-withdraw |
 //! | AS4_PATH, AS4_AGGREGATOR (RFC 6793 §6) | attribute discard |
+//! | AS 0 in AS_PATH (RFC 7607) | treat-as-withdraw |
+//! | AS 0 in AS4_PATH, AGGREGATOR, AS4_AGGREGATOR (RFC 7607) | attribute discard |
 //! | MP_REACH_NLRI / MP_UNREACH_NLRI whose AFI/SAFI can be read (§7.11, §5.3) | AFI/SAFI disable |
 //! | MP_REACH_NLRI / MP_UNREACH_NLRI too short to name a family, or repeated (§3 g) | session reset |
 //! | unrecognised well-known attribute (RFC 4271 §6.3) | session reset |
