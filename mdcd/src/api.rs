@@ -155,6 +155,8 @@ pub enum Request {
     },
     /// The kernel table against what the RIB wants installed.
     Fib,
+    /// The daemon's version and the git commit it was built from.
+    Version,
 }
 
 /// Which way a soft reset goes.
@@ -174,6 +176,11 @@ pub enum Answer {
     Fib(Box<FibView>),
     /// What a command did.
     Done(String),
+    /// The running daemon's version and the git commit it was built from.
+    Version {
+        version: String,
+        commit: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +320,10 @@ async fn answer<S: StateSource>(stream: UnixStream, source: &S) -> io::Result<()
                 Ok(v) => Response::Ok(Answer::Fib(Box::new(v))),
                 Err(e) => Response::Error(e),
             },
+            Ok(Request::Version) => Response::Ok(Answer::Version {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                commit: crate::COMMIT.to_string(),
+            }),
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
         let mut out = serde_json::to_vec(&response).map_err(io::Error::other)?;
@@ -695,9 +706,37 @@ mod tests {
                 assert!(matches!(&answer, Response::Error(e) if e.contains(says)), "{answer:?}");
             }
 
+            let Response::Ok(Answer::Version { version, commit }) = request(&path, &Request::Version).await.unwrap()
+            else {
+                panic!("not a version")
+            };
+            assert_eq!(version, env!("CARGO_PKG_VERSION"));
+            assert_eq!(commit, crate::COMMIT);
+
             server.abort();
             let _ = std::fs::remove_dir_all(&dir);
         });
+    }
+
+    /// The build records the commit of the checkout it was built from (a
+    /// checkout without git says "unknown": then git must really be absent).
+    #[test]
+    fn the_build_names_its_git_commit() {
+        let head = std::process::Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        match (head, std::env::var("MDC_GIT_COMMIT")) {
+            (_, Ok(set)) if !set.is_empty() => assert_eq!(crate::COMMIT, set),
+            (Some(head), _) => {
+                assert!(crate::COMMIT.starts_with(&head), "{} is not HEAD {head}", crate::COMMIT)
+            }
+            (None, _) => assert_eq!(crate::COMMIT, "unknown"),
+        }
+        assert!(crate::VERSION.contains(crate::COMMIT), "{}", crate::VERSION);
     }
 
     #[test]

@@ -12,6 +12,13 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+/// This build: the crate version and the git commit it was built from
+/// ("-dirty" with uncommitted changes; see `build.rs`).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("MDC_GIT_COMMIT"), ")");
+
+/// The git commit this build comes from.
+pub const COMMIT: &str = env!("MDC_GIT_COMMIT");
+
 pub mod api;
 pub mod config;
 pub mod daemon;

@@ -19,7 +19,7 @@ use mdcd::config::Config;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser)]
-#[command(version, about = "mdc routing daemon")]
+#[command(version = mdcd::VERSION, about = "mdc routing daemon")]
 struct Args {
     /// The configuration file (TOML).
     #[arg(long, short, default_value = "/etc/mdc/mdcd.toml")]

@@ -17,7 +17,7 @@ use mdcd::api::{self, Answer, Request, Response, RouteQuery, SoftReset};
 use mdcd::config::DEFAULT_API_SOCKET;
 
 #[derive(Parser)]
-#[command(version, about = "read the state of mdcd")]
+#[command(version = mdcd::VERSION, about = "read the state of mdcd")]
 struct Args {
     /// mdcd's API socket.
     #[arg(long, default_value = DEFAULT_API_SOCKET)]
@@ -91,6 +91,8 @@ enum Show {
     /// The kernel routes mdcd installs: next hops, and any drift between
     /// what the RIB wants and what the kernel has.
     Fib,
+    /// The running mdcd's version and the git commit it was built from.
+    Version,
 }
 
 /// `show routes` words into a query.
@@ -131,6 +133,7 @@ fn main() -> ExitCode {
     let request = match args.command {
         Command::Show { what: Show::Neighbors } => Request::Neighbors,
         Command::Show { what: Show::Fib } => Request::Fib,
+        Command::Show { what: Show::Version } => Request::Version,
         Command::Show { what: Show::Routes { words, peer, community, detail: d } } => {
             detail = d;
             match route_query(&words, peer, community) {
@@ -173,6 +176,10 @@ fn main() -> ExitCode {
         }
         Ok(Response::Ok(Answer::Fib(v))) => {
             print!("{}", api::fib_table(&v));
+            ExitCode::SUCCESS
+        }
+        Ok(Response::Ok(Answer::Version { version, commit })) => {
+            println!("mdcd {version} (commit {commit})");
             ExitCode::SUCCESS
         }
         Ok(Response::Ok(Answer::Done(what))) => {
