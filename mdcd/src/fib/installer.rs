@@ -5,7 +5,8 @@
 //! tests: the kernel is a [`Dataplane`] (netlink in the daemon,
 //! [`mdc_fib::MemoryDataplane`] in tests) and the RIB is a [`RibLink`]
 //! (the speaker in the daemon, a recorder in tests). It owns no thread, no
-//! socket and no channel: the shell in `fib/mod.rs` feeds it.
+//! socket and no channel: the shell in `fib/mod.rs` feeds it. It reads the
+//! clock only to space its log lines and for `show fib`'s uptime.
 //!
 //! - **Install.** Each changed destination's BGP next hops become kernel
 //!   next hops through their cached resolution ([`resolve`]); a

@@ -233,7 +233,7 @@ impl RibLink for SpeakerRib {
 }
 
 /// Hand one input to the installer; false to end the thread.
-fn on<R: RibLink>(installer: &mut Installer<Fib, R>, input: Input) -> bool {
+fn on(installer: &mut Installer<Fib, SpeakerRib>, input: Input) -> bool {
     match input {
         Input::Changes(c) => installer.changes(c),
         Input::Kernel(events) => installer.events(events),
