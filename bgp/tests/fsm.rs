@@ -796,7 +796,79 @@ fn afi_safi_disable_of_the_last_family_resets() {
     assert_eq!(t.state(), State::Idle);
 }
 
+// ---- The sender's checks ----------------------------------------------------
+
+/// The receive context names the peer (external, its AS, enforce-first-as,
+/// our end of the connection), so the decoder checks what it sends: here
+/// a next hop that is our own address, and a path not starting with 65002.
+#[test]
+fn the_receive_context_knows_the_sender() {
+    let mut t = T::to_connect(ours());
+    t.fsm.set_local_address("192.0.2.1".parse().unwrap());
+    t.ev(Event::TcpCrAcked);
+    t.msg(open_from(&theirs()));
+    t.msg(keepalive());
+    assert_eq!(t.state(), State::Established);
+    let sender = t.fsm.rx_context().sender.clone().unwrap();
+    assert_eq!(
+        sender,
+        mdc_bgp::context::Sender {
+            external: true,
+            peer_as: 65002,
+            enforce_first_as: true,
+            local_address: Some("192.0.2.1".parse().unwrap()),
+            direct: false,
+        }
+    );
+    assert_eq!(t.fsm.tx_context().sender, None, "what we send is not checked");
+    let routes = |a: &[Action]| {
+        a.iter()
+            .find_map(|a| match a {
+                Action::Routes(d) => Some(d.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{a:?}"))
+    };
+    let d = routes(&t.msg(good_update()));
+    assert_eq!(d.update.nlri.len(), 1);
+    let mut attrs = v4_attrs();
+    attrs[2] = attr(0x40, attr_code::NEXT_HOP, &[192, 0, 2, 1]);
+    let d = routes(&t.msg(raw_update(&attrs, &[24, 198, 51, 100])));
+    assert!(d.update.nlri.is_empty() && d.update.withdrawn.len() == 1, "{d:?}");
+    let mut attrs = v4_attrs();
+    attrs[1] = attr(0x40, attr_code::AS_PATH, &[2, 1, 0, 0, 0xfd, 0xeb]);
+    let d = routes(&t.msg(raw_update(&attrs, &[24, 198, 51, 100])));
+    assert!(d.update.nlri.is_empty() && d.update.withdrawn.len() == 1, "{d:?}");
+    // Switched off in the configuration, the path is taken.
+    let mut c = ours();
+    c.enforce_first_as = false;
+    let mut t = T::to_established_with(c, &theirs());
+    assert!(!t.fsm.rx_context().sender.as_ref().unwrap().enforce_first_as);
+    assert_eq!(routes(&t.msg(raw_update(&attrs, &[24, 198, 51, 100]))).update.nlri.len(), 1);
+    // An internal peer.
+    let us = PeerConfig::new(65001, RemoteAs::Internal, US);
+    let peer = PeerConfig::new(65001, RemoteAs::Internal, THEM);
+    let t = T::to_established_with(us, &peer);
+    let s = t.fsm.rx_context().sender.clone().unwrap();
+    assert_eq!((s.external, s.peer_as, s.local_address), (false, 65001, None));
+}
+
 // ---- End-of-RIB -----------------------------------------------------------
+
+/// An UPDATE whose only attribute is a malformed MP_UNREACH_NLRI is an
+/// AFI/SAFI disable, not an IPv4 End-of-RIB (RFC 7606 §7.11).
+#[test]
+fn a_malformed_mp_unreach_alone_is_not_an_end_of_rib() {
+    let mut t = T::to_established();
+    // IPv6 unicast, one prefix of length 200.
+    let bad = raw_update(&[attr(0x80, attr_code::MP_UNREACH_NLRI, &[0, 2, 1, 200, 0x20, 0x01])], &[]);
+    let a = t.msg(bad);
+    assert!(has(&a, &Action::FamilyDisabled(V6)), "{a:?}");
+    assert!(!a.iter().any(|a| matches!(a, Action::EndOfRib(_) | Action::Routes(_))), "{a:?}");
+    assert_eq!(t.state(), State::Established);
+    // The real IPv4 marker still counts.
+    assert!(has(&t.msg(eor(V4)), &Action::EndOfRib(V4)));
+}
 
 #[test]
 fn end_of_rib_is_reported_per_family() {

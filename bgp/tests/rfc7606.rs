@@ -340,6 +340,36 @@ fn end_of_rib_markers() {
     let ctx = SessionContext::modern();
     let encoded = Update::end_of_rib_marker(Family::IPV6_UNICAST).encode(&ctx).unwrap();
     assert_eq!(encoded, vec![update(&[], &[attr(0x80, code::MP_UNREACH_NLRI, &[0, 2, 1])], &[])]);
+    // The decoder's answer agrees on clean markers.
+    assert_eq!(eor.end_of_rib(), Some(Family::IPV6_UNICAST));
+    assert_eq!(ok(&update(&[], &[], &[])).end_of_rib(), Some(Family::IPV4_UNICAST));
+}
+
+/// An UPDATE whose only attribute is a malformed MP_UNREACH_NLRI (or
+/// MP_REACH_NLRI) is left empty by AFI/SAFI disable: it is that error, not
+/// an IPv4 End-of-RIB (RFC 7606 §7.11, §5.3; RFC 4724 §2). Nor is one whose
+/// only attribute was discarded.
+#[test]
+fn an_update_emptied_by_an_error_is_not_an_end_of_rib() {
+    // IPv6 unicast, one prefix of length 200.
+    let unreach = attr(0x80, code::MP_UNREACH_NLRI, &[0, 2, 1, 200, 0x20, 0x01]);
+    let reach = {
+        let mut v = vec![0, 2, 1, 16];
+        v.extend_from_slice(&v6_nh());
+        v.extend_from_slice(&[0, 200, 0x20, 0x01]);
+        attr(0x80, code::MP_REACH_NLRI, &v)
+    };
+    for only in [unreach, reach] {
+        let d = ok(&update(&[], &[only], &[]));
+        assert_eq!(d.outcome, Outcome::AfiSafiDisable(vec![Family::IPV6_UNICAST]));
+        // What is left looks like the IPv4 marker; the message was not one.
+        assert_eq!(d.update.end_of_rib(), Some(Family::IPV4_UNICAST));
+        assert_eq!(d.end_of_rib(), None);
+    }
+    let aggregator = attr(0xc0, code::AGGREGATOR, &[0, 0, 0xfd, 0xe9, 192, 0, 2]);
+    let d = ok(&update(&[], &[aggregator], &[]));
+    assert_eq!(d.outcome, Outcome::AttributeDiscard);
+    assert_eq!(d.end_of_rib(), None);
 }
 
 /// RFC 7607: AS 0 in AS_PATH makes the UPDATE malformed (treat-as-withdraw),

@@ -5,6 +5,7 @@
 //! read it with [`split_context`]; the rest of the input is the bytes a peer
 //! would send. `fuzz/seed.sh` prepends these bytes to the golden vectors.
 
+use mdc_bgp::context::Sender;
 use mdc_bgp::{Afi, Family, SessionContext};
 
 /// Number of distinct contexts; the selector byte is taken modulo this.
@@ -21,7 +22,7 @@ pub const CONTEXTS: u8 = 8;
 /// | 4 | modern + extended next hop: IPv4 unicast over IPv6 (RFC 8950) |
 /// | 5 | modern + EVPN codec registered |
 /// | 6 | modern + EVPN codec + ADD-PATH for EVPN |
-/// | 7 | 2-octet AS + extended message + ADD-PATH v4/v6/EVPN + extended next hop + EVPN codec |
+/// | 7 | 2-octet AS + extended message + ADD-PATH v4/v6/EVPN + extended next hop + EVPN codec, received from an eBGP peer (the sender's checks: AS 4200000000, our address 192.0.2.1, not on our link) |
 pub fn context(sel: u8) -> SessionContext {
     let evpn = mdc_evpn::family_codec();
     let enh = vec![(Family::IPV4_UNICAST, Afi::IPV6)];
@@ -37,7 +38,14 @@ pub fn context(sel: u8) -> SessionContext {
             .with_add_path(Family::IPV4_UNICAST)
             .with_add_path(Family::IPV6_UNICAST)
             .with_add_path(Family::L2VPN_EVPN)
-            .with_family_codec(evpn),
+            .with_family_codec(evpn)
+            .with_sender(Sender {
+                external: true,
+                peer_as: 4_200_000_000,
+                enforce_first_as: true,
+                local_address: Some(std::net::IpAddr::from([192, 0, 2, 1])),
+                direct: false,
+            }),
     }
 }
 

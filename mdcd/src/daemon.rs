@@ -343,6 +343,7 @@ fn peer_settings(
     s.config.passive = peer.passive;
     s.config.families = peer.families.clone();
     s.config.send_hold_ms = peer.send_hold_time.map(|t| u64::from(t) * 1000);
+    s.config.enforce_first_as = peer.enforce_first_as;
     if peer.extended_nexthop {
         s.config.extended_next_hop =
             vec![ExtendedNextHop { family: Family::IPV4_UNICAST, next_hop_afi: mdc_bgp::Afi::IPV6 }];

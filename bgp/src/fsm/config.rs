@@ -135,6 +135,15 @@ pub struct PeerConfig {
     pub fqdn: Option<(String, String)>,
     /// Codecs for families whose NLRI the `bgp` crate carries as bytes.
     pub family_codecs: Vec<FamilyCodec>,
+    /// An external peer's AS paths must start with its AS (RFC 4271 §6.3):
+    /// else its routes are withdrawn. On by default, as in FRR; off for a
+    /// route server, which does not prepend its own AS.
+    pub enforce_first_as: bool,
+    /// The peer is on a link we share (single-hop eBGP, a link-local
+    /// address): an IPv6 next hop with only a link-local address is usable
+    /// from it. The speaker sets it from the transport (TTL 1, GTSM with one
+    /// hop, or a link-local peer).
+    pub direct: bool,
 }
 
 /// A configuration the FSM cannot run with.
@@ -189,6 +198,8 @@ impl PeerConfig {
             strict_role: false,
             fqdn: None,
             family_codecs: Vec::new(),
+            enforce_first_as: true,
+            direct: false,
         }
     }
 

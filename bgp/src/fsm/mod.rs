@@ -23,7 +23,7 @@ pub use config::{
     OPEN_SENT_HOLD_MS, PeerConfig, RemoteAs,
 };
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::wire::attr::AttrValue;
 use crate::wire::context::{MAX_MESSAGE_LEN, SessionContext};
@@ -253,6 +253,8 @@ pub struct Fsm {
     /// [`resolve_collision`] clears it on the survivor, which from then on
     /// is the peer's FSM and restarts as the configuration says.
     secondary: bool,
+    /// Our end of the connection ([`Fsm::set_local_address`]).
+    local_address: Option<IpAddr>,
     now: u64,
     out: Vec<Action>,
 }
@@ -299,6 +301,7 @@ impl Fsm {
             disabled: Vec::new(),
             stale: Stale::default(),
             secondary: false,
+            local_address: None,
             now: 0,
             out: Vec::new(),
         })
@@ -349,6 +352,13 @@ impl Fsm {
     /// Who opened the current connection.
     pub fn origin(&self) -> Option<Origin> {
         self.origin
+    }
+
+    /// Our end of the connection, as the transport gives it: a next hop
+    /// equal to it is not usable (RFC 4271 §6.3). Set it when the
+    /// connection is up, before the peer's OPEN.
+    pub fn set_local_address(&mut self, address: IpAddr) {
+        self.local_address = Some(address);
     }
 
     /// Context to frame and decode what the peer sends now.
@@ -828,7 +838,10 @@ impl Fsm {
     fn on_open(&mut self, open: Open) {
         match negotiate(&self.config, &self.our_open, &open) {
             Err(n) => self.error_close(n),
-            Ok(neg) => {
+            Ok(mut neg) => {
+                if let Some(sender) = &mut neg.rx.sender {
+                    sender.local_address = self.local_address;
+                }
                 self.rx = neg.rx.clone();
                 self.tx = neg.tx.clone();
                 self.negotiated = Some(neg);
@@ -879,7 +892,7 @@ impl Fsm {
 
     fn on_update(&mut self, mut decoded: UpdateDecode) {
         self.restart_hold();
-        if let Some(family) = decoded.update.end_of_rib() {
+        if let Some(family) = decoded.end_of_rib() {
             if !self.disabled.contains(&family) {
                 self.push(Action::EndOfRib(family));
                 if let Some(pos) = self.stale.families.iter().position(|f| *f == family) {

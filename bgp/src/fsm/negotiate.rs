@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 
 use crate::fsm::PeerConfig;
 use crate::wire::capability::{AddPathMode, Capability, GracefulRestartFamily, Role};
-use crate::wire::context::SessionContext;
+use crate::wire::context::{Sender, SessionContext};
 use crate::wire::family::{Afi, Family};
 use crate::wire::notification::{Notification, cease_subcode, code, open_subcode};
 use crate::wire::open::Open;
@@ -248,8 +248,16 @@ pub fn negotiate(config: &PeerConfig, ours: &Open, theirs: &Open) -> Result<Nego
         add_path: add_path.to_vec(),
         extended_next_hop: extended_next_hop.clone(),
         family_codecs: config.family_codecs.clone(),
+        sender: None,
     };
-    let rx = context(&add_path_receive);
+    let sender = Sender {
+        external: !internal,
+        peer_as: peer_asn,
+        enforce_first_as: config.enforce_first_as,
+        local_address: None,
+        direct: config.direct,
+    };
+    let rx = SessionContext { sender: Some(sender), ..context(&add_path_receive) };
     let tx = context(&add_path_send);
 
     Ok(Negotiated {

@@ -21,6 +21,7 @@ use crate::context::SessionContext;
 use crate::family::Family;
 use crate::nlri::Prefix;
 use crate::update::Update;
+use crate::wire::semantic::NOT_FROM_EXTERNAL;
 
 /// An UPDATE as the RIB takes it: the destinations it withdraws and, per
 /// family, the attribute set it gives its destinations (sorted, encoded and
@@ -146,8 +147,10 @@ impl Digest {
                     let ag = merged_aggregator.unwrap_or(ag);
                     list.push(PathAttribute { flags, value: AttrValue::Aggregator(ag) });
                 }
-                // RFC 7606 §7.5, RFC 4456 §8: not from external peers.
-                AttrValue::LocalPref(_) | AttrValue::OriginatorId(_) | AttrValue::ClusterList(_) if ebgp => {}
+                // RFC 7606 §7.5, RFC 4456 §8: not from external peers. The
+                // decoder already discards them when it knows the sender;
+                // this covers updates given to the RIB some other way.
+                value if ebgp && NOT_FROM_EXTERNAL.contains(&value.code()) => {}
                 value => list.push(PathAttribute { flags, value }),
             }
         }

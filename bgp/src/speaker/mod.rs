@@ -138,6 +138,18 @@ pub struct PeerSettings {
     pub max_prefix_restart: Option<Duration>,
 }
 
+impl PeerSettings {
+    /// The peer shares a link with us: a link-local address, TTL 1
+    /// (single-hop eBGP) or GTSM with one hop.
+    pub fn is_direct(&self) -> bool {
+        let link_local = match self.remote.ip() {
+            IpAddr::V6(a) => a.is_unicast_link_local(),
+            IpAddr::V4(a) => a.is_link_local(),
+        };
+        link_local || self.transport.ttl == Some(1) || self.transport.gtsm_hops == Some(1)
+    }
+}
+
 /// A peer's state, as [`Speaker::peers`] reports it.
 #[derive(Debug, Clone)]
 pub struct PeerStatus {

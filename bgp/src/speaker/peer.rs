@@ -212,6 +212,8 @@ pub(crate) fn spawn(
     unsent: Arc<AtomicUsize>,
 ) -> Result<PeerHandles, ConfigError> {
     let RibLink { to_rib, backlog, interner } = rib;
+    let mut settings = settings;
+    settings.config.direct |= settings.is_direct();
     let fsm = Fsm::new(settings.config.clone())?;
     let (status, status_rx) = watch::channel(PeerStatus::idle(&settings));
     let (internal, internal_rx) = mpsc::channel(64);
@@ -459,6 +461,7 @@ impl PeerTask {
         let writer = tokio::spawn(writer(wr, key, rx, Arc::clone(&queued), self.internal.clone()));
         if let Some(c) = self.conn_mut(key) {
             c.buf.clear();
+            c.fsm.set_local_address(local.ip());
             c.io = Some(Io { tx, queued, reader, writer, local });
         }
     }

@@ -4,6 +4,8 @@
 //! [`SessionContext`] explicitly. A session keeps two: one for what it
 //! receives and one for what it sends (ADD-PATH is negotiated per direction).
 
+use std::net::IpAddr;
+
 use crate::wire::error::DecodeError;
 use crate::wire::family::{Afi, Family};
 
@@ -54,6 +56,36 @@ pub struct SessionContext {
     pub extended_next_hop: Vec<(Family, Afi)>,
     /// Codecs for families whose NLRI `bgp` does not parse itself.
     pub family_codecs: Vec<FamilyCodec>,
+    /// Who sends what this context decodes, for the checks that depend on
+    /// the peer. `None` (a decoder without a session, e.g. reading a
+    /// capture): syntax only, every UPDATE is taken as it came.
+    pub sender: Option<Sender>,
+}
+
+/// The peer an UPDATE comes from, as far as RFC 7606's action table and the
+/// semantic checks of RFC 4271 §6.3 and RFC 5065 §5 depend on it. Set in a
+/// session's receive context when it is established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// An external (eBGP) peer: LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST
+    /// are discarded (RFC 7606 §7.5, §7.9, §7.10), and an AS path with a
+    /// confederation segment withdraws its routes (RFC 5065 §5: mdc is
+    /// never a confederation member).
+    pub external: bool,
+    /// The peer's AS, as its OPEN gave it.
+    pub peer_as: u32,
+    /// An external peer's AS path must start with `peer_as` (RFC 4271
+    /// §6.3; FRR's `enforce-first-as`): else, or when it is empty, its
+    /// routes are withdrawn. Off for a route server, which does not
+    /// prepend its AS (RFC 7947 §2.2.2.1).
+    pub enforce_first_as: bool,
+    /// Our end of the session: a next hop equal to it is not usable
+    /// (RFC 4271 §6.3).
+    pub local_address: Option<IpAddr>,
+    /// The peer shares a link with us (single-hop eBGP, or a link-local
+    /// peer address): an IPv6 next hop with only a link-local address is
+    /// usable. From any other peer it needs a global one (RFC 2545 §3).
+    pub direct: bool,
 }
 
 impl SessionContext {
@@ -84,6 +116,12 @@ impl SessionContext {
     pub fn with_family_codec(mut self, codec: FamilyCodec) -> Self {
         self.family_codecs.retain(|c| c.family != codec.family);
         self.family_codecs.push(codec);
+        self
+    }
+
+    /// A receive context for UPDATEs from `sender` (the peer-dependent checks).
+    pub fn with_sender(mut self, sender: Sender) -> Self {
+        self.sender = Some(sender);
         self
     }
 

@@ -43,5 +43,6 @@ pub mod open;
 pub mod reader;
 pub mod rfc7606;
 pub mod route_refresh;
+pub mod semantic;
 pub mod tunnel;
 pub mod update;

@@ -19,6 +19,12 @@
 //! | withdrawn/attribute length fields overrun the message, bad NLRI field (§3 f, §5.3) | session reset |
 //! | missing ORIGIN, AS_PATH, or NEXT_HOP for classic NLRI (§3 d) | treat-as-withdraw |
 //! | any other attribute repeated (§3 g) | later copies discarded |
+//!
+//! What depends on the peer (LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST
+//! from an external peer: attribute discard, well-formed or not;
+//! confederation segments, enforce-first-as, unusable next hops:
+//! treat-as-withdraw) is in [`crate::wire::semantic`], run by the same
+//! decoder when the session context names the sender.
 
 use std::fmt;
 

@@ -33,6 +33,7 @@ use crate::wire::nlri::{Ipv4Prefix, Nlri, PrefixIter, decode_prefixes};
 use crate::wire::notification::{code as notif_code, update_subcode};
 use crate::wire::reader::Reader;
 use crate::wire::rfc7606::{Action, Diagnostic};
+use crate::wire::semantic;
 
 /// The three sections of an UPDATE, located but not decoded.
 #[derive(Debug, Clone, Copy)]
@@ -185,6 +186,16 @@ pub struct UpdateDecode {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl UpdateDecode {
+    /// The family whose End-of-RIB marker the message was (RFC 4724 §2).
+    /// Only a clean message is one: an UPDATE left empty because its one
+    /// attribute was malformed (e.g. an MP_UNREACH_NLRI whose prefixes do
+    /// not parse, RFC 7606 §7.11) is that error, not an End-of-RIB.
+    pub fn end_of_rib(&self) -> Option<Family> {
+        if self.diagnostics.is_empty() { self.update.end_of_rib() } else { None }
+    }
+}
+
 fn reset(subcode: u8, data: &[u8], error: DecodeError) -> MessageError {
     MessageError::new(notif_code::UPDATE_MESSAGE, subcode, data.to_vec(), error)
 }
@@ -219,6 +230,7 @@ impl Update {
         let mut diagnostics = Vec::new();
         let mut attributes: Vec<PathAttribute> = Vec::with_capacity(8);
         let mut seen = [0u64; 4];
+        let (mut as_path_at, mut next_hop_at, mut mp_next_hop_at) = (0, 0, 0);
         for item in view.attributes() {
             let raw = match item {
                 Ok(raw) => raw,
@@ -257,8 +269,23 @@ impl Update {
                 });
                 continue;
             }
+            let start = raw.offset.saturating_sub(raw.raw.len() - raw.value.len());
+            if let Some(d) = ctx.sender.as_ref().and_then(|s| semantic::refused_attribute(s, raw.code, start))
+            {
+                diagnostics.push(d);
+                continue;
+            }
             match attr::decode_value(raw.flags, raw.code, raw.value, raw.offset, ctx) {
-                Ok(value) => attributes.push(PathAttribute { flags: raw.flags, value }),
+                Ok(value) => {
+                    match raw.code {
+                        code::AS_PATH => as_path_at = raw.offset,
+                        code::NEXT_HOP => next_hop_at = raw.offset,
+                        // After AFI (2), SAFI (1) and the next hop's length (1).
+                        code::MP_REACH_NLRI => mp_next_hop_at = raw.offset + 4,
+                        _ => {}
+                    }
+                    attributes.push(PathAttribute { flags: raw.flags, value });
+                }
                 Err(f) if f.action == Action::SessionReset => {
                     return Err(reset(f.subcode, raw.raw, f.error));
                 }
@@ -274,6 +301,19 @@ impl Update {
 
         let mut update = Update { withdrawn, attributes, nlri };
         update.check_mandatory(base, &mut diagnostics);
+        if let Some(sender) = &ctx.sender {
+            let mp_next_hop =
+                update.mp_reach().filter(|m| !m.nlri.is_empty()).map(|m| (&m.next_hop, mp_next_hop_at));
+            let next_hop = update.next_hop().filter(|_| !update.nlri.is_empty()).map(|a| (a, next_hop_at));
+            if next_hop.is_some() || mp_next_hop.is_some() {
+                let announced = semantic::Announced {
+                    as_path: update.as_path().map(|p| (p, as_path_at)),
+                    next_hop,
+                    mp_next_hop,
+                };
+                semantic::check(sender, ctx.four_octet_as, &announced, &mut diagnostics);
+            }
+        }
 
         let strongest = diagnostics.iter().map(|d| d.action).max();
         let outcome = match strongest {

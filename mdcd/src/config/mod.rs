@@ -21,6 +21,7 @@
 //! soft-reconfiguration-inbound = true
 //! add-path-send = "all"          # or N (best N); add-path-receive = true
 //! # route-reflector-client = true  (iBGP only)
+//! # enforce-first-as = false       (eBGP, default true: paths must start with the peer's AS)
 //! [peer.max-prefix]              # Cease/1 (RFC 4486) above a limit
 //! ipv4-unicast = 1000
 //! restart-after = 30             # seconds; absent: down until reset/reload

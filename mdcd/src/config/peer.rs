@@ -106,6 +106,10 @@ pub struct PeerConfig {
     pub export: Option<String>,
     /// A route reflector client (RFC 4456); iBGP peers only.
     pub route_reflector_client: bool,
+    /// The peer's AS paths must start with its AS, else its routes are
+    /// withdrawn (RFC 4271 §6.3; FRR's `enforce-first-as`). eBGP only; on
+    /// by default, off for a route server (which does not prepend its AS).
+    pub enforce_first_as: bool,
     /// Send our address as the next hop of every route.
     pub next_hop_self: bool,
     /// Keep what the peer sent before the import policy (Adj-RIB-In), so a
@@ -174,6 +178,7 @@ pub(super) struct RawPeer {
     import: Option<Spanned<String>>,
     export: Option<Spanned<String>>,
     route_reflector_client: Option<Spanned<bool>>,
+    enforce_first_as: Option<Spanned<bool>>,
     #[serde(default)]
     next_hop_self: bool,
     #[serde(default)]
@@ -263,6 +268,7 @@ fn peer(
     let import = policy_ref(errors, &p.import, at.field("import"), policies);
     let export = policy_ref(errors, &p.export, at.field("export"), policies);
     let route_reflector_client = route_reflector_client(errors, at, p, remote_as, local_as);
+    let enforce_first_as = enforce_first_as(errors, at, p, remote_as, local_as);
     let add_path_send =
         p.add_path_send.as_ref().and_then(|v| add_path_send(errors, v, at.field("add-path-send")));
     let max_prefix = p
@@ -288,6 +294,7 @@ fn peer(
         import,
         export,
         route_reflector_client,
+        enforce_first_as,
         next_hop_self: p.next_hop_self,
         soft_reconfiguration_inbound: p.soft_reconfiguration_inbound,
         add_path_send,
@@ -519,6 +526,47 @@ fn extended_nexthop(errors: &mut Errors<'_>, at: &At, p: &RawPeer, families: Opt
     }
 }
 
+/// Whether the peer is known to be eBGP (`remote-as` differs from
+/// `local-as`, or is "external").
+fn known_ebgp(remote_as: Option<RemoteAs>, local_as: Option<u32>) -> bool {
+    match (remote_as, local_as) {
+        (Some(RemoteAs::Number(n)), Some(l)) => n != l,
+        (Some(RemoteAs::External), _) => true,
+        _ => false,
+    }
+}
+
+/// Whether the peer is known to be iBGP (`remote-as` equals `local-as`, or
+/// is "internal").
+fn known_ibgp(remote_as: Option<RemoteAs>, local_as: Option<u32>) -> bool {
+    match (remote_as, local_as) {
+        (Some(RemoteAs::Number(n)), Some(l)) => n == l,
+        (Some(RemoteAs::Internal), _) => true,
+        _ => false,
+    }
+}
+
+/// `enforce-first-as` (RFC 4271 §6.3): on unless set false; an iBGP
+/// peer's paths do not start with its AS, so it is refused there.
+fn enforce_first_as(
+    errors: &mut Errors<'_>,
+    at: &At,
+    p: &RawPeer,
+    remote_as: Option<RemoteAs>,
+    local_as: Option<u32>,
+) -> bool {
+    let Some(v) = &p.enforce_first_as else { return true };
+    if known_ibgp(remote_as, local_as) {
+        errors.at(
+            Some(v.span()),
+            at.field("enforce-first-as"),
+            "the first-AS check is for eBGP peers only: this peer is iBGP \
+             (remote-as equals local-as), whose paths do not start with its AS",
+        );
+    }
+    *v.get_ref()
+}
+
 /// `route-reflector-client` (RFC 4456): for iBGP peers only.
 fn route_reflector_client(
     errors: &mut Errors<'_>,
@@ -529,12 +577,7 @@ fn route_reflector_client(
 ) -> bool {
     match &p.route_reflector_client {
         Some(rr) if *rr.get_ref() => {
-            let ebgp = match (remote_as, local_as) {
-                (Some(RemoteAs::Number(n)), Some(l)) => n != l,
-                (Some(RemoteAs::External), _) => true,
-                _ => false,
-            };
-            if ebgp {
+            if known_ebgp(remote_as, local_as) {
                 errors.at(
                     Some(rr.span()),
                     at.field("route-reflector-client"),

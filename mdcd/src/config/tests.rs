@@ -418,3 +418,30 @@ fn a_bad_file_changes_nothing() {
         format!("{HEAD}[policy.p]\ndefault = \"maybe\"\n[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 2\n");
     assert!(parse(&bad).is_err());
 }
+
+/// `enforce-first-as`: on by default for every peer, switched off per eBGP
+/// peer, refused on an iBGP peer (whose paths do not start with its AS).
+#[test]
+fn enforce_first_as() {
+    let text = format!(
+        "{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 65002\n\
+         [[peer]]\naddress = \"192.0.2.3\"\nremote-as = 65003\nenforce-first-as = false\n"
+    );
+    let c = parse(&text).unwrap();
+    assert!(c.peers[0].enforce_first_as);
+    assert!(!c.peers[1].enforce_first_as);
+    let text = format!(
+        "{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = \"internal\"\nenforce-first-as = true\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "mdcd.toml:6:20: peer[0].enforce-first-as: the first-AS check is for eBGP peers only: this peer is iBGP \
+          (remote-as equals local-as), whose paths do not start with its AS"
+        ]
+    );
+    let text =
+        format!("{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 65002\nenforce-first-as = \"no\"\n");
+    let e = errors(&text);
+    assert!(e[0].starts_with("mdcd.toml:6:20: "), "{e:?}");
+}
