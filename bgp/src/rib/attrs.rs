@@ -188,18 +188,25 @@ fn encode(list: &[PathAttribute]) -> Option<Box<[u8]>> {
 impl Attrs {
     /// A set from attributes in any order. MP_REACH/MP_UNREACH, NEXT_HOP
     /// and AS4_* in `list` are dropped; of repeated types the first is kept.
+    /// Each attribute is kept as it may be passed on
+    /// ([`PathAttribute::pass_on`]: no unknown non-transitive ones, the
+    /// Partial bit as RFC 4271 §5 says), so what any export copies out of a
+    /// set, typed or encoded, is already right for the next peer.
     pub fn new(list: Vec<PathAttribute>, next_hop: Option<NextHop>, weight: u32) -> Attrs {
-        let mut list = list;
-        list.retain(|a| {
-            !matches!(
-                a.code(),
-                code::MP_REACH_NLRI
-                    | code::MP_UNREACH_NLRI
-                    | code::NEXT_HOP
-                    | code::AS4_PATH
-                    | code::AS4_AGGREGATOR
-            )
-        });
+        let mut list: Vec<PathAttribute> = list
+            .into_iter()
+            .filter(|a| {
+                !matches!(
+                    a.code(),
+                    code::MP_REACH_NLRI
+                        | code::MP_UNREACH_NLRI
+                        | code::NEXT_HOP
+                        | code::AS4_PATH
+                        | code::AS4_AGGREGATOR
+                )
+            })
+            .filter_map(PathAttribute::pass_on)
+            .collect();
         // Stable: the first of repeated types stays first.
         list.sort_by_key(PathAttribute::code);
         list.dedup_by_key(|a| a.code());
@@ -258,6 +265,9 @@ impl Attrs {
         for (flags, code, value) in WireAttrs(w) {
             match code {
                 c if drops.contains(c) => {}
+                // Confederation segments are left out for an external
+                // peer: the typed export does it (rare).
+                code::AS_PATH if has_confed_segment(value) => return None,
                 code::AS_PATH => {
                     as_path = true;
                     // 4-octet segments: into a leading AS_SEQUENCE with
@@ -519,6 +529,18 @@ impl SharedInterner {
     pub fn same(&self, other: &SharedInterner) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+}
+
+/// An encoded (4-octet) AS_PATH value holds an AS_CONFED_SEQUENCE or
+/// AS_CONFED_SET segment (RFC 5065 types 3 and 4).
+fn has_confed_segment(mut value: &[u8]) -> bool {
+    while let [kind, n, rest @ ..] = value {
+        if matches!(kind, 3 | 4) {
+            return true;
+        }
+        value = rest.get(usize::from(*n) * 4..).unwrap_or_default();
+    }
+    false
 }
 
 /// FxHash (rustc's): fast, not DoS-resistant. Keys here are prefixes and

@@ -2,7 +2,11 @@
 //! nothing (RFC 4271 §9.1.3, RFC 4456 §6/§8, RFC 1997, RFC 8212, the
 //! export policy). The common eBGP export (no export policy) is done on
 //! the encoded set (`Attrs::ebgp_export`), the others through the typed
-//! attributes; both leave out what [`EBGP_EXPORT_DROPS`] says.
+//! attributes; both leave out what [`EBGP_EXPORT_DROPS`] says (also after
+//! an export policy: a LOCAL_PREF it sets never reaches an external peer),
+//! and give an external peer no confederation segment. Both copy flags and
+//! unknown attributes from sets that already hold them as they may be
+//! passed on (`Attrs::new` applies `PathAttribute::pass_on`: RFC 4271 §5).
 //!
 //! Owns that per-path result; it reads the peers and the path and changes
 //! nothing (what a peer holds and is sent is `adj_rib_out`'s).
@@ -156,7 +160,7 @@ pub(super) fn export_with(
             AttrValue::AsPath(p) if prepend_now => {
                 list.push(PathAttribute {
                     flags: x.flags,
-                    value: AttrValue::AsPath(prepend(p, config.local_as)),
+                    value: AttrValue::AsPath(external_path(p, config.local_as)),
                 });
                 prepended = true;
             }
@@ -196,9 +200,14 @@ pub(super) fn export_with(
                 b = changed.unwrap_or_else(|| draft.into_builder());
             }
         }
+        // What a policy set that an external peer must never get (a MED
+        // it sets is meant for the neighbour and stays).
+        if to_ebgp {
+            b.list.retain(|x| !ebgp_drops(false).contains(x.code()));
+        }
     }
     if to_ebgp && !prepended {
-        let path = prepend(a_path(&b), config.local_as);
+        let path = external_path(a_path(&b), config.local_as);
         b.set(AttrValue::AsPath(path));
     }
     if b.list.iter().all(|x| x.code() != code::ORIGIN) {
@@ -233,6 +242,17 @@ fn a_path(b: &AttrsBuilder) -> &AsPath {
             _ => None,
         })
         .unwrap_or(&EMPTY)
+}
+
+/// The path an external peer gets: without confederation segments (RFC
+/// 5065 §5.3: they never leave the confederation; mdc is in none, but an
+/// iBGP peer in a member AS may send them), then `local_as` in front.
+fn external_path(path: &AsPath, local_as: u32) -> AsPath {
+    if path.has_confed() {
+        let segments = path.segments.iter().filter(|s| !s.kind.is_confed()).cloned().collect();
+        return prepend(&AsPath { segments }, local_as);
+    }
+    prepend(path, local_as)
 }
 
 /// Put `asn` in front of the path (RFC 4271 §5.1.2).

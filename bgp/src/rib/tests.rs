@@ -1169,3 +1169,98 @@ fn ebgp_export_drops_exactly_its_table_on_the_typed_and_the_encoded_path() {
         assert_eq!(export(true), typed, "the common export: on the encoded set, the same");
     }
 }
+
+/// What is passed on of what a peer sent (RFC 4271 §4.3, §5, §9.1.4;
+/// RFC 5065 §5.3), on every export: the common eBGP one on encoded sets,
+/// the typed one (eBGP with a policy) and iBGP:
+/// - an unknown optional transitive attribute goes on with the Partial bit;
+/// - an unknown optional non-transitive one never goes on;
+/// - well-known (and optional non-transitive) ones have Partial = 0, and
+///   no attribute has the unused low bits set;
+/// - a recognised optional transitive one keeps the Partial bit it has;
+/// - an external peer never gets a confederation segment.
+#[test]
+fn attributes_are_passed_on_with_the_flags_rfc_4271_gives_and_no_confederation_leaks() {
+    use crate::aspath::{AsSegment, SegmentType};
+    use crate::community::Communities;
+    let all: Arc<dyn RoutePolicy> = Arc::new(LocalPref(100));
+    let mut lab = Lab::new(config());
+    let from = lab.peer("192.0.2.1", US, "192.0.2.1", "192.0.2.254", |_| {});
+    let plain = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
+    let with_policy = lab
+        .peer("198.51.100.2", 65003, "198.51.100.2", "198.51.100.254", |p| p.export = Some(Arc::clone(&all)));
+    let internal = lab.peer("192.0.2.3", US, "192.0.2.3", "192.0.2.254", |p| p.route_reflector_client = true);
+    let raw = |flags: u8, value: AttrValue| PathAttribute { flags, value };
+    let confed = AsPath::new(vec![
+        AsSegment { kind: SegmentType::ConfedSequence, asns: vec![64512, 64513] },
+        AsSegment::sequence(vec![65010]),
+        AsSegment { kind: SegmentType::ConfedSet, asns: vec![64514] },
+    ]);
+    let update = Update {
+        attributes: vec![
+            raw(0x60 | 0x0f, AttrValue::Origin(Origin::Igp)),
+            raw(0x60, AttrValue::AsPath(confed.clone())),
+            raw(0x40, AttrValue::NextHop("192.0.2.1".parse().unwrap())),
+            raw(0xa0, AttrValue::MultiExitDisc(5)),
+            raw(0x60, AttrValue::LocalPref(200)),
+            raw(0xe0, AttrValue::Communities(Communities(vec![Community::new(65010, 1)]))),
+            raw(0xc0, AttrValue::Unknown { code: 250, value: vec![1, 2, 3] }),
+            raw(0x80, AttrValue::Unknown { code: 251, value: vec![4, 5] }),
+        ],
+        nlri: vec![Nlri::new(pfx("203.0.113.0/24"))],
+        ..Update::default()
+    };
+    lab.rib.update(from, &update);
+    let out = lab.rib.flush();
+    let flags_of =
+        |u: &Update| -> Vec<(u8, u8)> { u.attributes.iter().map(|a| (a.code(), a.flags)).collect() };
+    for to in [plain, with_policy] {
+        let u = sent(&out, to);
+        assert_eq!(u.len(), 1, "peer {to}");
+        let path = u[0].as_path().unwrap();
+        assert!(!path.has_confed(), "peer {to}: {path}");
+        let asns: Vec<u32> = path.segments.iter().flat_map(|s| s.asns.clone()).collect();
+        assert_eq!(asns, vec![US, 65010], "peer {to}");
+        assert_eq!(
+            flags_of(&u[0]),
+            vec![(1, 0x40), (2, 0x40), (3, 0x40), (8, 0xe0), (250, 0xe0)],
+            "peer {to}: ORIGIN and AS_PATH without Partial, COMMUNITIES keeps it, 250 gets it, 251 is gone"
+        );
+    }
+    let u = sent(&out, internal);
+    assert_eq!(u.len(), 1);
+    assert_eq!(u[0].as_path(), Some(&confed), "an internal peer gets the path as it is");
+    assert_eq!(
+        flags_of(&u[0]),
+        vec![
+            (1, 0x40),
+            (2, 0x40),
+            (3, 0x40),
+            (4, 0x80),
+            (5, 0x40),
+            (8, 0xe0),
+            (9, 0x80),
+            (10, 0x80),
+            (250, 0xe0)
+        ],
+    );
+    // From an external peer, without confederation segments: the common
+    // eBGP export takes the encoded set (debug builds check it against the
+    // typed one), with the same flags.
+    let external = lab.peer("192.0.2.5", 65001, "192.0.2.5", "192.0.2.254", |_| {});
+    let mut update = update;
+    update.nlri = vec![Nlri::new(pfx("198.51.100.128/25"))];
+    for a in &mut update.attributes {
+        if let AttrValue::AsPath(p) = &mut a.value {
+            *p = AsPath::from_sequence(vec![65001, 65010]);
+        }
+    }
+    lab.rib.update(external, &update);
+    let out = lab.rib.flush();
+    let u = sent(&out, plain);
+    assert_eq!(
+        summary(&u).0,
+        vec![("198.51.100.128/25".into(), vec![US, 65001, 65010], "198.51.100.254".into())]
+    );
+    assert_eq!(flags_of(&u[0]), vec![(1, 0x40), (2, 0x40), (3, 0x40), (8, 0xe0), (250, 0xe0)]);
+}

@@ -10,8 +10,9 @@
 //!
 //! A [`PathAttribute`] keeps the flags it arrived with, so a decoded UPDATE
 //! re-encodes byte-exact. Attributes this crate does not model are kept as
-//! [`AttrValue::Unknown`]; [`PathAttribute::passed_on`] sets the Partial bit
-//! when an optional transitive one is propagated.
+//! [`AttrValue::Unknown`]; [`PathAttribute::pass_on`] gives what may be
+//! propagated (the Partial bit set on an unknown optional transitive one,
+//! cleared on well-known ones; unknown non-transitive ones dropped).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -505,17 +506,31 @@ impl PathAttribute {
         self.flags & flag::TRANSITIVE != 0
     }
 
-    /// The attribute as it should be sent on to another peer: an unknown
-    /// optional transitive attribute gets the Partial bit (RFC 4271 §5),
-    /// an unknown optional non-transitive one is dropped.
-    pub fn passed_on(&self) -> Option<PathAttribute> {
-        match &self.value {
-            AttrValue::Unknown { .. } if self.is_optional() && self.is_transitive() => {
-                Some(PathAttribute { flags: self.flags | flag::PARTIAL, value: self.value.clone() })
+    /// The attribute as it may be sent on to another peer, or `None` when
+    /// it must not be (RFC 4271 §4.3, §5, §9.1.4):
+    /// - an unknown optional non-transitive attribute is not passed on;
+    /// - an unknown optional transitive one gets the Partial bit;
+    /// - a well-known or optional non-transitive one has Partial = 0,
+    ///   whatever the peer sent; a recognised optional transitive one keeps
+    ///   the Partial bit it came with (an earlier speaker did not know it);
+    /// - the four unused low bits are zero.
+    pub fn pass_on(mut self) -> Option<PathAttribute> {
+        let optional_transitive = self.is_optional() && self.is_transitive();
+        if matches!(self.value, AttrValue::Unknown { .. }) {
+            if !optional_transitive {
+                return None;
             }
-            AttrValue::Unknown { .. } if self.is_optional() => None,
-            _ => Some(self.clone()),
+            self.flags |= flag::PARTIAL;
+        } else if !optional_transitive {
+            self.flags &= !flag::PARTIAL;
         }
+        self.flags &= flag::OPTIONAL | flag::TRANSITIVE | flag::PARTIAL | flag::EXTENDED_LENGTH;
+        Some(self)
+    }
+
+    /// [`PathAttribute::pass_on`] of a copy.
+    pub fn passed_on(&self) -> Option<PathAttribute> {
+        self.clone().pass_on()
     }
 
     /// Append flags, type, length and value. The Extended Length bit is
