@@ -38,6 +38,13 @@ pub struct NeighborView {
     pub capabilities: Vec<String>,
     /// Why the last session ended, if it did.
     pub last_error: Option<String>,
+    /// UPDATEs not taken as they came (RFC 7606, the sender's checks:
+    /// attributes discarded, routes withdrawn, families disabled).
+    #[serde(default)]
+    pub update_errors: u64,
+    /// The last of them, in words.
+    #[serde(default)]
+    pub last_update_error: Option<String>,
 }
 
 /// One path in the Loc-RIB, as `mdcctl show routes` prints it.
@@ -384,7 +391,20 @@ pub fn neighbors_table(neighbors: &[NeighborView]) -> String {
             n.description.clone().unwrap_or_default(),
         ]);
     }
-    table(&rows)
+    let mut out = table(&rows);
+    // What went wrong, below the table (as `show bgp neighbors` would say).
+    for n in neighbors {
+        if let Some(e) = &n.last_error {
+            out.push_str(&format!("{}: last down: {e}\n", n.address));
+        }
+        if let Some(e) = &n.last_update_error {
+            out.push_str(&format!(
+                "{}: {} UPDATEs not taken as sent; last: {e}\n",
+                n.address, n.update_errors
+            ));
+        }
+    }
+    out
 }
 
 /// The route table, in the spirit of `show bgp ipv4 unicast`: `*` valid,
@@ -577,6 +597,10 @@ mod tests {
                 messages_sent: 12,
                 capabilities: vec!["4-octet-as 65000".into()],
                 last_error: None,
+                update_errors: 2,
+                last_update_error: Some(
+                    "treat-as-withdraw: NEXT_HOP at byte 35: 0.0.0.0/8 is not a usable next hop".into(),
+                ),
             }]
         }
         async fn routes(&self, q: &RouteFilter) -> Vec<RouteView> {
@@ -677,6 +701,13 @@ mod tests {
             let table = neighbors_table(&n);
             assert!(table.starts_with("Neighbor   AS     State"), "{table}");
             assert!(table.contains("192.0.2.1  65000  Established  01:02:03  3       2"), "{table}");
+            assert!(
+                table.ends_with(
+                    "192.0.2.1: 2 UPDATEs not taken as sent; last: treat-as-withdraw: NEXT_HOP at byte 35: \
+                     0.0.0.0/8 is not a usable next hop\n"
+                ),
+                "{table}"
+            );
 
             let clear = |peer: &str, soft| Request::ClearBgp { peer: peer.into(), soft };
             assert_eq!(

@@ -441,6 +441,8 @@ impl StateSource for SpeakerState {
                         .map(|n| n.families.iter().map(|f| f.to_string()).collect())
                         .unwrap_or_default(),
                     last_error: p.last_down.clone(),
+                    update_errors: p.update_errors.total(),
+                    last_update_error: p.update_errors.last.clone(),
                 }
             })
             .collect()

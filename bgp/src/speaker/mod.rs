@@ -173,6 +173,41 @@ pub struct PeerStatus {
     /// Why the last session ended (e.g. `sent NOTIFICATION 6/1 (Cease /
     /// Maximum Number of Prefixes Reached)`).
     pub last_down: Option<String>,
+    /// UPDATEs that were not taken as they came (RFC 7606, the sender's
+    /// checks), since the peer was added.
+    pub update_errors: UpdateErrors,
+}
+
+/// How many of a peer's UPDATEs each RFC 7606 action was taken on (the
+/// strongest, one per UPDATE), and the last error: why a route the peer
+/// sent is not in the table, without reading the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateErrors {
+    pub attribute_discard: u64,
+    pub treat_as_withdraw: u64,
+    pub afi_safi_disable: u64,
+    /// The strongest error of the last such UPDATE, in words (e.g.
+    /// `treat-as-withdraw: NEXT_HOP at byte 35: 0.0.0.0/8 is not a usable
+    /// next hop (attribute 3)`).
+    pub last: Option<String>,
+}
+
+impl UpdateErrors {
+    pub fn total(&self) -> u64 {
+        self.attribute_discard + self.treat_as_withdraw + self.afi_safi_disable
+    }
+
+    /// Count one decoded UPDATE (nothing if it was clean).
+    pub fn count(&mut self, decoded: &crate::update::UpdateDecode) {
+        let Some(strongest) = decoded.diagnostics.iter().max_by_key(|d| d.action) else { return };
+        match strongest.action {
+            crate::rfc7606::Action::AttributeDiscard => self.attribute_discard += 1,
+            crate::rfc7606::Action::TreatAsWithdraw => self.treat_as_withdraw += 1,
+            crate::rfc7606::Action::AfiSafiDisable => self.afi_safi_disable += 1,
+            crate::rfc7606::Action::SessionReset => {}
+        }
+        self.last = Some(strongest.to_string());
+    }
 }
 
 impl PeerStatus {
@@ -189,6 +224,7 @@ impl PeerStatus {
             prefixes_advertised: Vec::new(),
             negotiated: None,
             last_down: None,
+            update_errors: UpdateErrors::default(),
         }
     }
 }
@@ -929,5 +965,47 @@ impl SpeakerTask {
             return;
         }
         let _ = p.tx.send(PeerCmd::Incoming(stream));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UpdateErrors;
+    use crate::context::{Sender, SessionContext};
+    use crate::update::Update;
+
+    /// Each UPDATE counts once, under its strongest action; a clean one
+    /// not at all; the last error is kept in words.
+    #[test]
+    fn update_errors_count_the_strongest_action_of_each_update() {
+        let ctx = SessionContext::modern().with_sender(Sender {
+            external: true,
+            peer_as: 65002,
+            enforce_first_as: true,
+            local_address: None,
+            direct: true,
+        });
+        let update = |attrs: &[u8]| {
+            let mut m = vec![0xff; 16];
+            let len = 19 + 4 + attrs.len() + 4;
+            m.extend_from_slice(&(len as u16).to_be_bytes());
+            m.extend_from_slice(&[2, 0, 0, 0, attrs.len() as u8]);
+            m.extend_from_slice(attrs);
+            m.extend_from_slice(&[24, 198, 51, 100]);
+            Update::decode_message(&m, &ctx).unwrap()
+        };
+        let origin = [0x40, 1, 1, 0];
+        let path = [0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xea];
+        let nh = |a: [u8; 4]| [0x40, 3, 4, a[0], a[1], a[2], a[3]];
+        let local_pref = [0x40, 5, 4, 0, 0, 0, 100];
+        let mut errors = UpdateErrors::default();
+        errors.count(&update(&[&origin[..], &path, &nh([192, 0, 2, 2])].concat()));
+        assert_eq!(errors, UpdateErrors::default());
+        errors.count(&update(&[&origin[..], &path, &nh([192, 0, 2, 2]), &local_pref].concat()));
+        errors.count(&update(&[&origin[..], &path, &nh([0, 0, 0, 0]), &local_pref].concat()));
+        assert_eq!((errors.attribute_discard, errors.treat_as_withdraw, errors.total()), (1, 1, 2));
+        let last = errors.last.unwrap();
+        assert!(last.starts_with("treat-as-withdraw: NEXT_HOP at byte"), "{last}");
+        assert!(last.contains("0.0.0.0/8 is not a usable next hop"), "{last}");
     }
 }

@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{PeerSettings, PeerStatus, SpeakerError, SpeakerEvent};
+use super::{PeerSettings, PeerStatus, SpeakerError, SpeakerEvent, UpdateErrors};
 use crate::family::Family;
 use crate::fsm::{Action, ConfigError, DownReason, Event, Fsm, State, collision_loser, resolve_collision};
 use crate::message::{HEADER_LEN, Message, frame_len};
@@ -30,7 +30,7 @@ use crate::negotiate::Negotiated;
 use crate::notification::{Notification, cease_subcode};
 use crate::rib::{Digest, Message as RibMessage, SharedInterner};
 use crate::route_refresh::{RouteRefresh, Subtype};
-use crate::update::Update;
+use crate::update::{Update, UpdateDecode};
 
 /// Most bytes queued for one peer before the session is reset with
 /// Cease/Out of Resources.
@@ -188,7 +188,16 @@ pub(crate) struct PeerTask {
     overflow: Vec<u64>,
     messages_in: u64,
     messages_out: u64,
+    update_errors: UpdateErrors,
+    /// When malformed UPDATEs were last logged, and how many since were not.
+    errors_logged: Option<Instant>,
+    errors_not_logged: u64,
 }
+
+/// At most one log line per peer for malformed UPDATEs in this long: a peer
+/// that sends a bad attribute on every route must not flood the log (the
+/// counts are in the peer's status).
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// What the speaker task keeps of a peer task: its command channel, its
 /// status and its handle.
@@ -238,6 +247,9 @@ pub(crate) fn spawn(
         overflow: Vec::new(),
         messages_in: 0,
         messages_out: 0,
+        update_errors: UpdateErrors::default(),
+        errors_logged: None,
+        errors_not_logged: 0,
         settings,
     };
     let handle = tokio::spawn(async move {
@@ -686,7 +698,7 @@ impl PeerTask {
                 }
                 Action::Routes(decoded) => {
                     if !decoded.diagnostics.is_empty() {
-                        tracing::warn!(peer = %self.ip, outcome = ?decoded.outcome, "malformed UPDATE: {:?}", decoded.diagnostics);
+                        self.log_update_errors(&decoded);
                     }
                     // Shared only when someone listens; the RIB gets the
                     // attributes without a copy otherwise.
@@ -723,6 +735,26 @@ impl PeerTask {
                 Action::FlushStale(family) => self.to_rib(PeerEvent::FlushStale(family)),
             }
         }
+    }
+
+    /// Count an UPDATE that was not taken as it came, and log it unless
+    /// one was logged less than [`ERROR_LOG_INTERVAL`] ago.
+    fn log_update_errors(&mut self, decoded: &UpdateDecode) {
+        self.update_errors.count(decoded);
+        if self.errors_logged.is_some_and(|t| t.elapsed() < ERROR_LOG_INTERVAL) {
+            self.errors_not_logged += 1;
+            return;
+        }
+        let errors: Vec<String> = decoded.diagnostics.iter().map(ToString::to_string).collect();
+        let more = std::mem::take(&mut self.errors_not_logged);
+        tracing::warn!(
+            peer = %self.ip,
+            outcome = ?decoded.outcome,
+            not_logged_since = more,
+            "UPDATE not taken as sent: {}",
+            errors.join("; ")
+        );
+        self.errors_logged = Some(Instant::now());
     }
 
     fn connect(&mut self, key: u64) {
@@ -838,6 +870,7 @@ impl PeerTask {
             prefixes_received: Vec::new(),
             prefixes_advertised: Vec::new(),
             last_down: self.last_down.clone(),
+            update_errors: self.update_errors.clone(),
             negotiated: session.map(|s| Arc::clone(&s.negotiated)),
         };
         self.status.send_replace(status);
