@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! rawpeer --local-as 65005 --router-id 192.0.2.2 --peer 192.0.2.1 [--hold 9] [--passive]
-//!         [--stop-reading]
+//!         [--stop-reading] [--two-octet-as]
 //! stdin:  send <hex of one or more whole messages, header included> | close
 //! stdout: connected <local> <peer> | recv <type> <hex> | established | retry after <why>
 //!         | closed <why> | error <what> | stopped reading
@@ -15,6 +15,9 @@
 //! `--stop-reading`: once the session is established, never read the
 //! socket again (keepalives still go out), so the peer's send window
 //! closes: a test of its send hold timer (RFC 9687).
+//!
+//! `--two-octet-as`: leave the 4-octet AS capability out of the OPEN, so
+//! the session carries 2-octet AS paths (an "OLD" speaker, RFC 6793).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -35,6 +38,7 @@ struct Args {
     hold: u16,
     passive: bool,
     stop_reading: bool,
+    two_octet_as: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -45,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
         hold: 9,
         passive: false,
         stop_reading: false,
+        two_octet_as: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -56,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
             "--hold" => a.hold = val()?.parse().map_err(|e| format!("--hold: {e}"))?,
             "--passive" => a.passive = true,
             "--stop-reading" => a.stop_reading = true,
+            "--two-octet-as" => a.two_octet_as = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -149,12 +155,14 @@ fn send_to(writer: &Writer, bytes: &[u8]) -> Result<(), String> {
 fn run(a: &Args) -> Result<(), String> {
     let writer: Writer = Arc::new(Mutex::new(None));
     let keepalive = encode(&Message::Keepalive)?;
-    let caps = vec![
+    let mut caps = vec![
         Capability::Multiprotocol(Family::IPV4_UNICAST),
         Capability::Multiprotocol(Family::IPV6_UNICAST),
         Capability::RouteRefresh,
-        Capability::FourOctetAs(a.local_as),
     ];
+    if !a.two_octet_as {
+        caps.push(Capability::FourOctetAs(a.local_as));
+    }
     let open = encode(&Message::Open(Open::new(a.local_as, a.hold, a.router_id, caps)))?;
 
     // Keepalives every hold/3 seconds on the current connection.
