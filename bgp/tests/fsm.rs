@@ -864,7 +864,18 @@ fn a_malformed_mp_unreach_alone_is_not_an_end_of_rib() {
     let bad = raw_update(&[attr(0x80, attr_code::MP_UNREACH_NLRI, &[0, 2, 1, 200, 0x20, 0x01])], &[]);
     let a = t.msg(bad);
     assert!(has(&a, &Action::FamilyDisabled(V6)), "{a:?}");
-    assert!(!a.iter().any(|a| matches!(a, Action::EndOfRib(_) | Action::Routes(_))), "{a:?}");
+    assert!(!a.iter().any(|a| matches!(a, Action::EndOfRib(_))), "{a:?}");
+    // It goes up with nothing to apply, for its diagnostics (the log).
+    let routes: Vec<_> = a
+        .iter()
+        .filter_map(|a| match a {
+            Action::Routes(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(routes.len(), 1, "{a:?}");
+    assert_eq!(routes[0].update, Update::default());
+    assert_eq!(routes[0].diagnostics.len(), 1);
     assert_eq!(t.state(), State::Established);
     // The real IPv4 marker still counts.
     assert!(has(&t.msg(eor(V4)), &Action::EndOfRib(V4)));

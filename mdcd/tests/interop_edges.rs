@@ -10,7 +10,10 @@
 //! DOWNSTREAM raw peer only records what mdcd sends it, and the test parses
 //! those bytes (attribute flags included). mdcd runs with RFC 8212 on
 //! (`ebgp-requires-policy = true`): an accept-all import policy on the
-//! upstream and an accept-all export policy towards the downstream.
+//! upstream and an accept-all export policy towards the downstream; the
+//! tests of what is passed on run again with an export policy that has a
+//! term, which makes mdcd export through its typed attributes rather than
+//! copy the encoded set.
 //!
 //! Each test checks mdcd's Loc-RIB through mdcctl (the route present or
 //! absent, its attributes), what the downstream holds (announced or
@@ -383,9 +386,18 @@ struct Options<'a> {
     up_peer_lines: &'a [&'a str],
     /// The upstream is an "OLD" speaker (no 4-octet AS capability).
     two_octet: bool,
+    /// The export policy towards the downstream is one with a term
+    /// (`EXPORT_TYPED`), not accept-all: mdcd then exports through its
+    /// typed attributes instead of copying the encoded set.
+    typed_export: bool,
 }
 
-const POLICY: &str = "\n[policy.accept-all]\ndefault = \"accept\"\n";
+/// `accept-all` accepts everything; `not-all` too, but through a term that
+/// matches none of the test's routes, so mdcd cannot skip it.
+const POLICY: &str = "\n[policy.accept-all]\ndefault = \"accept\"\n\
+    \n[policy.not-all]\ndefault = \"accept\"\n[[policy.not-all.term]]\n\
+    match = { community = [\"64999:1\"] }\naction = \"reject\"\n";
+const EXPORT_TYPED: &str = "export = \"not-all\"";
 
 /// The lab of the module doc, both sessions up (IPv4 and IPv6 unicast).
 fn setup(short: &str, o: &Options) -> Result<Edges> {
@@ -406,7 +418,7 @@ fn setup(short: &str, o: &Options) -> Result<Edges> {
     )?
     .bgp_option("ebgp-requires-policy = true")
     .peer_option(UP, "import = \"accept-all\"")
-    .peer_option(DOWN, "export = \"accept-all\"")
+    .peer_option(DOWN, if o.typed_export { EXPORT_TYPED } else { "export = \"accept-all\"" })
     .extra_config(POLICY);
     for line in o.up_peer_lines {
         mdcd = mdcd.peer_option(UP, line);
@@ -651,7 +663,7 @@ fn as_zero_in_as_path_withdraws() -> Result<()> {
     ];
     let mut failures = withdraw_cases(&mut e, P, &cases)?;
     e.assert_sessions_up()?;
-    let log = e.log_lines("malformed UPDATE");
+    let log = e.log_lines("UPDATE not taken as sent");
     if !log.iter().any(|l| l.contains("TreatAsWithdraw")) {
         failures.push(format!("mdcd logs no treat-as-withdraw: {log:?}"));
     }
@@ -989,7 +1001,16 @@ fn unknown_optional_attributes_on_export() -> Result<()> {
     if !require_interop(&["lab"]) {
         return Ok(());
     }
-    let mut e = setup("edgeunknown", &Options::default())?;
+    // The encoded set copied (accept-all), then the typed export (a policy).
+    for typed_export in [false, true] {
+        unknown_optional_attributes_on_export_with(typed_export)?;
+    }
+    Ok(())
+}
+
+fn unknown_optional_attributes_on_export_with(typed_export: bool) -> Result<()> {
+    let short = if typed_export { "edgeunknownt" } else { "edgeunknown" };
+    let mut e = setup(short, &Options { typed_export, ..Options::default() })?;
     let long: Vec<u8> = (0..300u16).map(|i| u8::try_from(i % 251).unwrap()).collect();
     // (case, the attribute, what the downstream must get: Some(flags) or None)
     let cases: [(&str, Vec<u8>, u8, Option<u8>); 4] = [
@@ -1049,7 +1070,7 @@ fn unknown_optional_attributes_on_export() -> Result<()> {
         }
     }
     e.assert_sessions_up()?;
-    assert_no_failures("unknown optional attributes", &failures);
+    assert_no_failures(&format!("unknown optional attributes (typed export: {typed_export})"), &failures);
     Ok(())
 }
 
@@ -1066,7 +1087,16 @@ fn partial_bit_on_recognised_attributes() -> Result<()> {
     if !require_interop(&["lab"]) {
         return Ok(());
     }
-    let mut e = setup("edgepartial", &Options::default())?;
+    // The encoded set copied (accept-all), then the typed export (a policy).
+    for typed_export in [false, true] {
+        partial_bit_on_recognised_attributes_with(typed_export)?;
+    }
+    Ok(())
+}
+
+fn partial_bit_on_recognised_attributes_with(typed_export: bool) -> Result<()> {
+    let short = if typed_export { "edgepartialt" } else { "edgepartial" };
+    let mut e = setup(short, &Options { typed_export, ..Options::default() })?;
     let partial = |mut a: Vec<u8>| {
         a[0] |= PARTIAL;
         a
@@ -1118,7 +1148,7 @@ fn partial_bit_on_recognised_attributes() -> Result<()> {
         }
     }
     e.assert_sessions_up()?;
-    assert_no_failures("Partial bit", &failures);
+    assert_no_failures(&format!("Partial bit (typed export: {typed_export})"), &failures);
     Ok(())
 }
 
@@ -1181,6 +1211,16 @@ fn malformed_mp_unreach_disables_ipv6_and_is_not_end_of_rib() -> Result<()> {
     if !disabled.iter().any(|l| l.contains("ipv6-unicast")) {
         failures.push(format!("mdcd logs no disabled IPv6 family (taken as End-of-RIB?): {disabled:?}"));
     }
+    // The reason is logged and in the neighbor's status.
+    let logged = e.log_lines("UPDATE not taken as sent");
+    if !logged.iter().any(|l| l.contains("AFI/SAFI disable")) {
+        failures.push(format!("mdcd does not log why: {logged:?}"));
+    }
+    let n = e.mdcd.neighbor_json(UP)?;
+    let last = n["last_update_error"].as_str().unwrap_or_default().to_string();
+    if !last.starts_with("AFI/SAFI disable") || n["update_errors"].as_u64().unwrap_or(0) == 0 {
+        failures.push(format!("mdcctl does not show the error: {n}"));
+    }
     assert_no_failures("malformed MP_UNREACH_NLRI", &failures);
     Ok(())
 }
@@ -1202,6 +1242,14 @@ fn first_as_is_enforced_on_ebgp() -> Result<()> {
     let with_path = |asns: &[u32]| update(&[], &[origin(0), as_path(asns), next_hop(UP)], &nlri(&[P]));
     let cases = [("AS_PATH 65099 65002", with_path(&[65099, UP_AS])), ("empty AS_PATH", with_path(&[]))];
     let mut failures = withdraw_cases(&mut e, P, &cases)?;
+    // The operator sees why (the empty path was the last).
+    let n = e.mdcd.neighbor_json(UP)?;
+    if !n["last_update_error"]
+        .as_str()
+        .is_some_and(|l| l.contains("empty from an external peer (enforce-first-as)"))
+    {
+        failures.push(format!("mdcctl does not say why: {n}"));
+    }
     // Control: the peer's AS first, another after it.
     e.announce(P, &[origin(0), as_path(&[UP_AS, 65099]), next_hop(UP)]);
     e.sync()?;

@@ -256,7 +256,7 @@ impl Setup {
         std::fs::read_to_string(self.mdcd.dir().join("mdcd.log"))
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.contains("malformed UPDATE"))
+            .filter(|l| l.contains("UPDATE not taken as sent"))
             .map(str::to_string)
             .collect()
     }

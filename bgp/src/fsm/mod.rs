@@ -207,7 +207,8 @@ pub enum Action {
     /// A connection that had not reached Established ended.
     ConnectionFailed(DownReason),
     /// Routes from the peer (RFC 7606 outcome included; disabled families
-    /// already removed).
+    /// already removed). The update may be empty when an error emptied it:
+    /// the diagnostics are then all there is, for the log.
     Routes(UpdateDecode),
     /// The peer sent End-of-RIB for this family.
     EndOfRib(Family),
@@ -929,7 +930,9 @@ impl Fsm {
         if !self.disabled.is_empty() {
             strip_families(&mut decoded.update, &self.disabled);
         }
-        if !is_empty(&decoded.update) {
+        // An UPDATE emptied by an error still goes up: its diagnostics are
+        // what the operator needs to see (and count).
+        if !is_empty(&decoded.update) || !decoded.diagnostics.is_empty() {
             self.push(Action::Routes(decoded));
         }
     }

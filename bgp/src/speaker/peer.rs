@@ -711,6 +711,9 @@ impl PeerTask {
                     };
                     // Turned into destinations and attribute sets here, on
                     // the peer's task: the RIB's task is the bottleneck.
+                    if update.withdrawn.is_empty() && update.nlri.is_empty() && update.attributes.is_empty() {
+                        continue;
+                    }
                     let Some(c) = self.conn_mut(key) else { continue };
                     let ebgp = c.session.as_ref().is_some_and(|s| !s.negotiated.internal);
                     let mut digest = Digest::new(update, c.fsm.rx_context(), ebgp);
