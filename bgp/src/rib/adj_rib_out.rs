@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::attrs::{Attrs, FxHashMap};
+use super::attrs::Attrs;
 use super::export::export_attrs;
+use super::hash::RibHashMap;
 use super::rank::best;
 use super::table::{BitSet, Dest, Path, PeerId, Table};
 use super::{AddPathSend, Message, Output, Peer, Rib, RibConfig, SessionInfo};
@@ -190,7 +191,7 @@ impl Rib {
         let mut advertised = q.advertised.remove(&family).unwrap_or_default();
         let mut held = q.advertised_paths.remove(&family).unwrap_or_default();
         let mut sent = q.sent_nlri.remove(&family).unwrap_or_default();
-        let mut memo: FxHashMap<MemoKey, Option<Arc<Attrs>>> = FxHashMap::default();
+        let mut memo: RibHashMap<MemoKey, Option<Arc<Attrs>>> = RibHashMap::default();
         let mut export = |b: &Path, dest: &Dest| -> Option<Arc<Attrs>> {
             let key = (b.peer, Arc::as_ptr(&b.attrs));
             if memo_ok && let Some(r) = memo.get(&key) {
@@ -287,7 +288,7 @@ fn group_outs(
     let Some(Some(q)) = peers.get(rep as usize) else { return Vec::new() };
     let Some(session) = q.session.clone() else { return Vec::new() };
     let memo_ok = q.policy.export.as_ref().is_none_or(|p| !p.depends_on_prefix());
-    let mut memo: FxHashMap<MemoKey, Option<Arc<Attrs>>> = FxHashMap::default();
+    let mut memo: RibHashMap<MemoKey, Option<Arc<Attrs>>> = RibHashMap::default();
     let mut outs = Vec::with_capacity(changed.len());
     let mut last: Option<(MemoKey, Option<Arc<Attrs>>)> = None;
     for &i in changed {
@@ -351,14 +352,14 @@ fn apply_outs(
 }
 
 /// Per slot, the ADD-PATH identifiers a peer holds and their attributes.
-pub(super) type HeldPaths = FxHashMap<u32, Vec<(u32, Arc<Attrs>)>>;
+pub(super) type HeldPaths = RibHashMap<u32, Vec<(u32, Arc<Attrs>)>>;
 
 /// One peer's Adj-RIB-Out for a family while a batch is built for it.
 struct Held<'a> {
     batch: &'a mut Batch,
     advertised: &'a mut BitSet,
     /// The NLRI sent per key destination (EVPN), to withdraw it.
-    sent: &'a mut FxHashMap<u32, Bytes>,
+    sent: &'a mut RibHashMap<u32, Bytes>,
 }
 
 impl Held<'_> {
@@ -414,7 +415,7 @@ fn withdraw_nlri(dest: &Dest, path_id: Option<u32>, sent: Option<Bytes>) -> Opti
 #[derive(Default)]
 struct Batch {
     withdraw: Vec<OutNlri>,
-    announce: FxHashMap<*const Attrs, usize>,
+    announce: RibHashMap<*const Attrs, usize>,
     groups: Vec<Group>,
 }
 

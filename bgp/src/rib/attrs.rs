@@ -6,13 +6,13 @@
 //! the [`Interner`] makes equal sets one allocation. Because sets are
 //! interned, "same attributes" is a pointer comparison.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
+use super::hash::RibState;
 use crate::aspath::AsPath;
 use crate::attr::{AttrValue, NextHop, Origin, PathAttribute, code, decode_value, flag};
 use crate::community::Community;
@@ -37,8 +37,8 @@ pub struct Attrs {
     weight: u32,
     /// Boxed: only codec families (EVPN) have it.
     nlri: Option<Box<Bytes>>,
-    /// FxHash of the fields above, computed once: interning hashes a set
-    /// once, not at every lookup.
+    /// Hash of the fields above under the RIB's keyed hash (`rib::hash`),
+    /// computed once: interning hashes a set once, not at every lookup.
     hash: u64,
     /// Worked out from the attributes once.
     rank: Rank,
@@ -231,7 +231,7 @@ impl Attrs {
     }
 
     fn hashed(mut self) -> Attrs {
-        let mut h = FxHasher::default();
+        let mut h = std::hash::BuildHasher::build_hasher(&RibState::default());
         self.stored.hash(&mut h);
         self.next_hop.hash(&mut h);
         self.weight.hash(&mut h);
@@ -543,75 +543,13 @@ fn has_confed_segment(mut value: &[u8]) -> bool {
     false
 }
 
-/// FxHash (rustc's): fast, not DoS-resistant. Keys here are prefixes and
-/// attribute sets from configured peers, not from arbitrary hosts.
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            if let Some(dst) = w.get_mut(..rest.len()) {
-                dst.copy_from_slice(rest);
-            }
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Hash maps and sets of the RIB use FxHash.
-pub type FxBuild = BuildHasherDefault<FxHasher>;
-pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
-pub type FxHashSet<K> = HashSet<K, FxBuild>;
-
 /// Makes equal attribute sets one shared allocation. Sets nobody holds any
 /// more are dropped by [`Interner::sweep`], which runs on its own whenever
 /// the set has doubled since the last sweep.
 #[derive(Debug, Default)]
 pub struct Interner {
-    /// Keyed by each set's stored hash: a lookup compares values, a
+    /// Keyed by each set's stored hash (the RIB's keyed hash, so a peer
+    /// cannot send sets chosen to collide): a lookup compares values, a
     /// removal pointers (no walk through the attributes).
     set: hashbrown::HashTable<Arc<Attrs>>,
     swept_at: usize,
@@ -683,13 +621,6 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
     }
-}
-
-/// Hash of a value with [`FxHasher`].
-pub fn fx_hash<T: Hash + ?Sized>(v: &T) -> u64 {
-    let mut h = FxHasher::default();
-    v.hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]
@@ -806,6 +737,32 @@ mod tests {
         drop((a, b));
         i.sweep();
         assert!(i.is_empty());
+    }
+
+    #[test]
+    fn equal_sets_built_apart_hash_alike_and_intern_as_one() {
+        // The keyed hash is the process's: a set built on another thread
+        // (as peers' tasks build them), from its attributes in another
+        // order, must land on the interner's copy.
+        let b = std::thread::spawn(|| {
+            Attrs::new(
+                vec![
+                    PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+                    PathAttribute::new(AttrValue::MultiExitDisc(1)),
+                ],
+                Some(NextHop::V4("192.0.2.1".parse().unwrap())),
+                0,
+            )
+        })
+        .join()
+        .unwrap();
+        let a = attrs(1);
+        assert_eq!(a.hash, b.hash);
+        let mut i = Interner::default();
+        let a = i.intern(a);
+        assert!(Arc::ptr_eq(&a, &i.intern_shared(Arc::new(b))));
+        assert!(!Arc::ptr_eq(&a, &i.intern(attrs(1).with_nlri(Bytes::from_static(&[1, 2, 3])))));
+        assert_eq!(i.len(), 2);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 use std::net::IpAddr;
 
 use super::Rib;
-use super::attrs::{Attrs, FxHashMap, FxHashSet};
+use super::attrs::Attrs;
+use super::hash::{RibHashMap, RibHashSet};
 use super::rank::best;
 use super::table::{Dest, Path};
 use crate::family::Family;
@@ -63,9 +64,9 @@ impl FromIterator<IpAddr> for FibNextHops {
 /// as every next hop is when nothing tracks them.
 #[derive(Debug, Default)]
 pub(super) struct NextHops {
-    unreachable: FxHashSet<IpAddr>,
+    unreachable: RibHashSet<IpAddr>,
     /// IGP cost (the metric of the kernel route that reaches it), when not 0.
-    cost: FxHashMap<IpAddr, u32>,
+    cost: RibHashMap<IpAddr, u32>,
 }
 
 impl NextHops {

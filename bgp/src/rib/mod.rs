@@ -54,6 +54,8 @@ pub mod decision;
 mod export;
 // FIB changes and next-hop tracking.
 mod fib;
+// The keyed hash of every map whose keys peers choose.
+pub(crate) mod hash;
 // Routes in: UPDATEs, loop checks, import policy, paths in and out.
 mod import;
 // Configured peers and their sessions, graceful restart, route refresh.

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::adj_rib_out::HeldPaths;
-use super::attrs::{Attrs, AttrsBuilder, FxHashMap, FxHashSet};
+use super::attrs::{Attrs, AttrsBuilder};
+use super::hash::{RibHashMap, RibHashSet};
 use super::rank::best;
 use super::table::{BitSet, Dest, Path, PeerId};
 use super::{Message, Output, Rib};
@@ -129,17 +130,17 @@ pub(super) struct Peer {
     pub(super) router_id: Ipv4Addr,
     pub(super) ebgp: bool,
     /// Paths in the Loc-RIB per family.
-    pub(super) counts: FxHashMap<Family, usize>,
+    pub(super) counts: RibHashMap<Family, usize>,
     /// Pre-policy Adj-RIB-In (soft reconfiguration inbound).
-    pub(super) pre_policy: FxHashMap<(Family, Dest, u32), Arc<Attrs>>,
+    pub(super) pre_policy: RibHashMap<(Family, Dest, u32), Arc<Attrs>>,
     /// Adj-RIB-Out: per family, one bit per slot.
-    pub(super) advertised: FxHashMap<Family, BitSet>,
+    pub(super) advertised: RibHashMap<Family, BitSet>,
     /// Adj-RIB-Out of an ADD-PATH peer: per family and slot, the path
     /// identifiers it holds and what they were sent with.
-    pub(super) advertised_paths: FxHashMap<Family, HeldPaths>,
+    pub(super) advertised_paths: RibHashMap<Family, HeldPaths>,
     /// The NLRI sent for each key destination (EVPN), to withdraw it.
-    pub(super) sent_nlri: FxHashMap<Family, FxHashMap<u32, Bytes>>,
-    pub(super) over_limit: FxHashSet<Family>,
+    pub(super) sent_nlri: RibHashMap<Family, RibHashMap<u32, Bytes>>,
+    pub(super) over_limit: RibHashSet<Family>,
 }
 
 impl Peer {
@@ -156,12 +157,12 @@ impl Rib {
             ebgp: true,
             policy,
             session: None,
-            counts: FxHashMap::default(),
-            pre_policy: FxHashMap::default(),
-            advertised: FxHashMap::default(),
-            advertised_paths: FxHashMap::default(),
-            sent_nlri: FxHashMap::default(),
-            over_limit: FxHashSet::default(),
+            counts: RibHashMap::default(),
+            pre_policy: RibHashMap::default(),
+            advertised: RibHashMap::default(),
+            advertised_paths: RibHashMap::default(),
+            sent_nlri: RibHashMap::default(),
+            over_limit: RibHashSet::default(),
         };
         let id = self.peers.len();
         self.peers.push(Some(peer));

@@ -6,11 +6,13 @@
 //! Adj-RIB-Out of each peer is then one bit per slot (see
 //! `adj_rib_out.rs`), as in BIRD's export maps.
 
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use hashbrown::HashTable;
 
-use super::attrs::{Attrs, fx_hash};
+use super::attrs::Attrs;
+use super::hash::RibState;
 use crate::nlri::Prefix;
 
 /// Which peer a path came from; [`LOCAL`] is this router.
@@ -45,7 +47,7 @@ impl Path {
 
 /// A destination: an IP prefix, or the route key of a codec family
 /// (EVPN, [`crate::context::NlriKey`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dest {
     Prefix(Prefix),
     Key(Box<[u8]>),
@@ -58,6 +60,34 @@ impl Dest {
             Dest::Key(_) => None,
         }
     }
+}
+
+/// An IPv4 prefix is hashed as one word, an IPv6 prefix as its address and
+/// its length: the table hashes each destination of a full feed about three
+/// times (on arrival, and again as the index doubles), and the derived hash
+/// feeds the hasher five pieces (two enum tags, the address as a length
+/// and bytes, the prefix length) in a call of its own. Equal destinations
+/// write the same words, so this agrees with `Eq`.
+impl Hash for Dest {
+    #[inline(always)]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Dest::Prefix(Prefix::V4(p)) => {
+                state.write_u64(u64::from(p.addr().to_bits()) << 8 | u64::from(p.length()))
+            }
+            Dest::Prefix(Prefix::V6(p)) => {
+                state.write_u128(p.addr().to_bits());
+                state.write_u8(p.length());
+            }
+            Dest::Key(k) => hash_key(k, state),
+        }
+    }
+}
+
+/// A codec family's route key, out of line: prefixes are the common case.
+#[inline(never)]
+fn hash_key<H: Hasher>(key: &[u8], state: &mut H) {
+    key.hash(state);
 }
 
 impl From<Prefix> for Dest {
@@ -234,6 +264,9 @@ pub(crate) struct Table {
     /// Slot numbers, hashed by their slot's destination: 4 bytes per
     /// destination instead of a copy of the key.
     index: HashTable<u32>,
+    /// The index's hash: keyed (`rib::hash`), since peers choose the
+    /// destinations.
+    hasher: RibState,
     slots: Slab,
     free: Vec<u32>,
     /// Slots whose best path changed since the last flush.
@@ -251,7 +284,9 @@ pub(crate) struct Table {
 impl Table {
     pub fn find(&self, dest: &Dest) -> Option<u32> {
         let slots = &self.slots;
-        self.index.find(fx_hash(dest), |&i| slots.get(i).is_some_and(|s| s.dest == *dest)).copied()
+        self.index
+            .find(self.hasher.hash_one(dest), |&i| slots.get(i).is_some_and(|s| s.dest == *dest))
+            .copied()
     }
 
     /// The slot of `dest`, made if needed (one probe of the index).
@@ -259,12 +294,13 @@ impl Table {
         if self.index.len() == self.index.capacity() {
             self.grow_index(u32::MAX);
         }
-        let hash = fx_hash(&dest);
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(&dest);
         let slots = &self.slots;
         let entry = self.index.entry(
             hash,
             |&i| slots.get(i).is_some_and(|s| s.dest == dest),
-            |&j| slots.get(j).map_or(0, |s| fx_hash(&s.dest)),
+            |&j| slots.get(j).map_or(0, |s| hasher.hash_one(&s.dest)),
         );
         let vacant = match entry {
             hashbrown::hash_table::Entry::Occupied(o) => return *o.get(),
@@ -301,7 +337,8 @@ impl Table {
             free.set(i, true);
         }
         let slots = &self.slots;
-        let hasher = |&j: &u32| slots.get(j).map_or(0, |s| fx_hash(&s.dest));
+        let state = &self.hasher;
+        let hasher = |&j: &u32| slots.get(j).map_or(0, |s| state.hash_one(&s.dest));
         let capacity = (2 * self.index.len()).max(self.index_built).max(1024);
         let mut index = HashTable::with_capacity(capacity);
         for (i, s) in slots.iter().enumerate() {
@@ -309,7 +346,7 @@ impl Table {
             // Every slot not on the free list is in the index, whether it
             // is in use or not; the one being added is not yet.
             if i != adding && !free.get(i) {
-                index.insert_unique(fx_hash(&s.dest), i, hasher);
+                index.insert_unique(state.hash_one(&s.dest), i, hasher);
             }
         }
         self.index = index;
@@ -373,7 +410,7 @@ impl Table {
         if !s.paths.is_empty() {
             return;
         }
-        if let Ok(entry) = self.index.find_entry(fx_hash(&s.dest), |&j| j == i) {
+        if let Ok(entry) = self.index.find_entry(self.hasher.hash_one(&s.dest), |&j| j == i) {
             entry.remove();
             self.free.push(i);
             self.released += 1;
@@ -443,14 +480,14 @@ mod tests {
         Dest::Prefix(p.unwrap_or_else(|e| panic!("{e:?}")))
     }
 
-    #[test]
-    fn the_index_finds_every_destination_across_growth_and_reused_slots() {
-        let mut t = Table::default();
+    /// A fixed pseudo-random walk over a table hashed under `hasher`: two
+    /// adds for every release, checking every destination at the end. How
+    /// often the index was full when a freed slot was about to be reused.
+    fn walk(hasher: RibState) -> usize {
+        let mut t = Table { hasher, ..Table::default() };
         let mut live: Vec<(u32, u32)> = Vec::new();
         let mut next = 0;
         let mut grown_reusing = 0;
-        // A fixed pseudo-random walk: two adds for every release, so the
-        // index grows while freed slots are being reused.
         let mut x: u32 = 12345;
         for _ in 0..60_000 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
@@ -466,13 +503,23 @@ mod tests {
                 next += 1;
             }
         }
-        assert!(grown_reusing > 0, "the walk never grew the index while reusing a slot");
         assert_eq!(t.len(), live.len());
         for &(n, i) in &live {
             assert_eq!(t.find(&dest(n)), Some(i), "destination {n}");
             assert_eq!(t.slot_for(dest(n)), i, "destination {n} not added twice");
         }
         assert_eq!(t.len(), live.len());
+        grown_reusing
+    }
+
+    #[test]
+    fn the_index_finds_every_destination_across_growth_and_reused_slots() {
+        // Whether the index is ever full just as a freed slot is reused
+        // depends on where hashbrown leaves tombstones, so on the key: the
+        // walk is checked under new keys until it has been (about one key
+        // in seven never gets there).
+        let misses = (0..10).map(|_| walk(RibState::new_key())).take_while(|&g| g == 0).count();
+        assert!(misses < 10, "no walk grew the index while reusing a slot");
     }
 
     #[test]

@@ -141,7 +141,13 @@ impl Rib {
 
     /// Number of destinations the peer holds from us, per family.
     pub fn advertised_counts(&self, id: PeerId) -> Vec<(Family, usize)> {
-        self.peer(id).map(|p| p.advertised.iter().map(|(f, b)| (*f, b.count())).collect()).unwrap_or_default()
+        let mut v: Vec<(Family, usize)> = self
+            .peer(id)
+            .map(|p| p.advertised.iter().map(|(f, b)| (*f, b.count())).collect())
+            .unwrap_or_default();
+        // In family order: the map's order changes with the hash's key.
+        v.sort();
+        v
     }
 
     /// Accepted paths per family of a peer.

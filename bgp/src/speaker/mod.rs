@@ -616,8 +616,9 @@ const MAX_UNSENT: usize = 16;
 /// The task that owns the peer table and the RIB.
 struct SpeakerTask {
     base: Instant,
-    /// FxHash: keyed by configured addresses, looked up per UPDATE.
-    peers: crate::rib::attrs::FxHashMap<IpAddr, PeerEntry>,
+    /// Keyed by configured addresses, looked up per UPDATE (the RIB's
+    /// hash, as everywhere in the crate).
+    peers: crate::rib::hash::RibHashMap<IpAddr, PeerEntry>,
     rib: Rib,
     listeners: Vec<Arc<TcpListener>>,
     accept_tasks: Vec<JoinHandle<()>>,
