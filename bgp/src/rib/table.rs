@@ -67,7 +67,10 @@ impl Dest {
 /// times (on arrival, and again as the index doubles), and the derived hash
 /// feeds the hasher five pieces (two enum tags, the address as a length
 /// and bytes, the prefix length) in a call of its own. Equal destinations
-/// write the same words, so this agrees with `Eq`.
+/// write the same words, so this agrees with `Eq`. The word's low bits
+/// are the prefix length: a hasher must mix high bits into low ones, as
+/// foldhash does (under FxHash, which does not, a million prefixes fell
+/// into a few dozen buckets: docs/benchmarks.md, issue 13).
 impl Hash for Dest {
     #[inline(always)]
     fn hash<H: Hasher>(&self, state: &mut H) {
