@@ -254,7 +254,8 @@ pub(crate) mod strategies {
     use proptest::prelude::*;
 
     pub fn as_path(four_octet: bool) -> impl Strategy<Value = AsPath> {
-        let asn = if four_octet { any::<u32>().boxed() } else { (0u32..=0xffff).boxed() };
+        // Never AS 0: a path with it is malformed (RFC 7607), not a value to round-trip.
+        let asn = if four_octet { (1u32..=u32::MAX).boxed() } else { (1u32..=0xffff).boxed() };
         let kind = prop_oneof![
             4 => Just(SegmentType::Sequence),
             1 => Just(SegmentType::Set),

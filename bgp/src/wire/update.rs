@@ -715,7 +715,8 @@ pub(crate) mod strategies {
     use crate::wire::tunnel::strategies as tun;
 
     fn optional_attr(four_octet: bool) -> impl Strategy<Value = AttrValue> {
-        let asn = if four_octet { any::<u32>().boxed() } else { (0u32..=0xffff).boxed() };
+        // Never AS 0: an aggregator naming it is discarded (RFC 7607).
+        let asn = if four_octet { (1u32..=u32::MAX).boxed() } else { (1u32..=0xffff).boxed() };
         prop_oneof![
             any::<u32>().prop_map(AttrValue::MultiExitDisc),
             any::<u32>().prop_map(AttrValue::LocalPref),
@@ -730,7 +731,7 @@ pub(crate) mod strategies {
             crate::wire::aspath::strategies::as_path(true)
                 .prop_filter("no confed in AS4_PATH", |p| !p.has_confed())
                 .prop_map(AttrValue::As4Path),
-            (any::<u32>(), any::<u32>()).prop_map(|(asn, a)| AttrValue::As4Aggregator(Aggregator {
+            (1u32..=u32::MAX, any::<u32>()).prop_map(|(asn, a)| AttrValue::As4Aggregator(Aggregator {
                 asn,
                 address: Ipv4Addr::from(a)
             })),
