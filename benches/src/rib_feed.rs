@@ -24,7 +24,7 @@ pub fn session(asn: u32, id: Ipv4Addr, local: Ipv4Addr) -> SessionInfo {
     let ours = PeerConfig::new(65000, RemoteAs::Exact(asn), Ipv4Addr::new(192, 0, 2, 254));
     let theirs = PeerConfig::new(asn, RemoteAs::Exact(65000), id);
     let negotiated = negotiate(&ours, &ours.open(), &theirs.open()).unwrap_or_else(|e| panic!("{e:?}"));
-    SessionInfo { negotiated: Arc::new(negotiated), local: local.into(), generation: 1 }
+    SessionInfo { negotiated: Arc::new(negotiated), local: local.into(), generation: 1, ipv6_next_hop: None }
 }
 
 /// The table as feeder `k` sends it: the generator's attributes with the

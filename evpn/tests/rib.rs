@@ -30,7 +30,12 @@ fn session(asn: u32, id: &str, local: &str) -> SessionInfo {
     theirs.families = vec![EVPN];
     theirs.family_codecs = vec![mdc_evpn::family_codec()];
     let negotiated = negotiate(&ours, &ours.open(), &theirs.open()).unwrap();
-    SessionInfo { negotiated: Arc::new(negotiated), local: local.parse().unwrap(), generation: 1 }
+    SessionInfo {
+        negotiated: Arc::new(negotiated),
+        local: local.parse().unwrap(),
+        generation: 1,
+        ipv6_next_hop: None,
+    }
 }
 
 /// A type-2 route for `mac` from RD 192.0.2.1:100 with VNI `vni`.

@@ -42,6 +42,23 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub use dataplane::Dataplane;
+
+/// Every address of the host's interfaces in the current network
+/// namespace, without opening a [`Fib`] (one netlink dump; no privilege
+/// needed).
+pub fn host_addresses() -> Result<Vec<HostAddress>, FibError> {
+    netlink::Netlink::open()?.dump_addresses()
+}
+
+/// One address of an interface of the host, as the kernel lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAddress {
+    pub ifindex: u32,
+    pub addr: IpNetwork,
+    /// It may be given out (e.g. as a BGP next hop): duplicate address
+    /// detection is done and passed, and it is not deprecated.
+    pub usable: bool,
+}
 pub use ipnetwork::IpNetwork;
 pub use memory::MemoryDataplane;
 pub use reconcile::{KernelObject, Plan, Step, plan};
@@ -493,6 +510,11 @@ impl Fib {
     }
 
     /// The index of the interface called `name`, if there is one.
+    /// Every address of the host's interfaces (in this namespace).
+    pub fn addresses(&mut self) -> Result<Vec<HostAddress>, FibError> {
+        self.nl.dump_addresses()
+    }
+
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, FibError> {
         self.nl.link_index(name)
     }

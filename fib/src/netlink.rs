@@ -190,6 +190,22 @@ impl Netlink {
         })
     }
 
+    /// Every address of every interface (a dump interrupted by a change is
+    /// taken again).
+    pub fn dump_addresses(&mut self) -> Result<Vec<crate::HostAddress>, FibError> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = AddressFamily::Unspec;
+        let request = encode(RouteNetlinkMessage::GetAddress(msg), NLM_F_REQUEST | NLM_F_DUMP);
+        self.dump(&request, |bytes| {
+            let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
+                .map_err(|e| FibError::Protocol(format!("undecodable address message: {e}")))?;
+            Ok(match parsed.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => decode_address(&a),
+                _ => None,
+            })
+        })
+    }
+
     /// A dump (`request` encoded with sequence number 0): what `keep`
     /// makes of each message, taken again if a change interrupted it.
     pub fn dump<T>(
@@ -597,6 +613,37 @@ pub(crate) fn decode_route(m: &RouteMessage) -> Option<Dumped> {
         _ => Target::Via(Vec::new()),
     };
     Some(Dumped { protocol: u8::from(h.protocol), route: Route { dst, table, metric, target }, nhid })
+}
+
+/// An address of the dump: where it is, and whether it may be given out
+/// (not waiting for or failed in duplicate address detection, not
+/// deprecated).
+fn decode_address(a: &AddressMessage) -> Option<crate::HostAddress> {
+    use netlink_packet_route::address::AddressFlags;
+    let ip = a
+        .attributes
+        .iter()
+        .find_map(|x| match x {
+            AddressAttribute::Local(ip) => Some(*ip),
+            _ => None,
+        })
+        .or_else(|| {
+            a.attributes.iter().find_map(|x| match x {
+                AddressAttribute::Address(ip) => Some(*ip),
+                _ => None,
+            })
+        })?;
+    let flags = a.attributes.iter().find_map(|x| match x {
+        AddressAttribute::Flags(f) => Some(*f),
+        _ => None,
+    });
+    let unusable = AddressFlags::Tentative | AddressFlags::Dadfailed | AddressFlags::Deprecated;
+    let usable = flags.is_none_or(|f| !f.intersects(unusable));
+    Some(crate::HostAddress {
+        ifindex: a.header.index,
+        addr: IpNetwork::new(ip, a.header.prefix_len).ok()?,
+        usable,
+    })
 }
 
 #[cfg(test)]

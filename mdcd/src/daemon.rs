@@ -344,6 +344,10 @@ fn peer_settings(
     s.config.families = peer.families.clone();
     s.config.send_hold_ms = peer.send_hold_time.map(|t| u64::from(t) * 1000);
     s.config.enforce_first_as = peer.enforce_first_as;
+    s.ipv6_next_hop = mdc_bgp::speaker::Ipv6NextHop {
+        global: peer.ipv6_next_hop,
+        interface: Some(crate::addresses::interface_lookup()),
+    };
     if peer.extended_nexthop {
         s.config.extended_next_hop =
             vec![ExtendedNextHop { family: Family::IPV4_UNICAST, next_hop_afi: mdc_bgp::Afi::IPV6 }];

@@ -1,5 +1,7 @@
 //! # mdcd: the mdc routing daemon
 //!
+//! - [`addresses`]: our IPv6 addresses as next hops (the session's
+//!   interface);
 //! - [`config`]: the TOML file, validated as a whole before anything starts;
 //! - [`api`]: the local API socket (root only): the state `mdcctl` prints,
 //!   and session resets (`mdcctl clear bgp`).
@@ -19,6 +21,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("
 /// The git commit this build comes from.
 pub const COMMIT: &str = env!("MDC_GIT_COMMIT");
 
+pub mod addresses;
 pub mod api;
 pub mod config;
 pub mod daemon;

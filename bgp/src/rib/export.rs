@@ -280,18 +280,20 @@ fn v6_next_hop(global: Ipv6Addr) -> NextHop {
 }
 
 /// Our address on the session as a next hop for `family`, if the session
-/// can carry one.
+/// can carry one. An IPv6 next hop is the session's `ipv6_next_hop` when
+/// the speaker found one (the interface's global address, and its
+/// link-local one on a shared link, as FRR sends), else made of `local`.
 fn self_next_hop(session: &SessionInfo, family: Family) -> Option<NextHop> {
+    let ipv6 = |a: Ipv6Addr| session.ipv6_next_hop.clone().unwrap_or_else(|| v6_next_hop(a));
     match (family, session.local) {
         (Family::IPV4_UNICAST, IpAddr::V4(a)) => Some(NextHop::V4(a)),
-        (Family::IPV4_UNICAST, IpAddr::V6(a)) => session
-            .negotiated
-            .extended_next_hop
-            .contains(&(Family::IPV4_UNICAST, Afi::IPV6))
-            .then(|| v6_next_hop(a)),
-        (Family::IPV6_UNICAST, IpAddr::V6(a)) => Some(v6_next_hop(a)),
-        // IPv6 routes over an IPv4 session: the IPv4-mapped address (as FRR).
-        (Family::IPV6_UNICAST, IpAddr::V4(a)) => Some(v6_next_hop(a.to_ipv6_mapped())),
+        (Family::IPV4_UNICAST, IpAddr::V6(a)) => {
+            session.negotiated.extended_next_hop.contains(&(Family::IPV4_UNICAST, Afi::IPV6)).then(|| ipv6(a))
+        }
+        (Family::IPV6_UNICAST, IpAddr::V6(a)) => Some(ipv6(a)),
+        // IPv6 routes over an IPv4 session: the interface's IPv6 address;
+        // without one, the IPv4-mapped form (which a peer may not install).
+        (Family::IPV6_UNICAST, IpAddr::V4(a)) => Some(ipv6(a.to_ipv6_mapped())),
         // Other families (EVPN: the VTEP address) take the session's.
         (_, IpAddr::V4(a)) => Some(NextHop::V4(a)),
         (_, IpAddr::V6(a)) => Some(v6_next_hop(a)),

@@ -20,6 +20,7 @@ use super::hash::{RibHashMap, RibHashSet};
 use super::rank::best;
 use super::table::{BitSet, Dest, Path, PeerId};
 use super::{Message, Output, Rib};
+use crate::attr::NextHop;
 use crate::family::Family;
 use crate::negotiate::Negotiated;
 use crate::nlri::Prefix;
@@ -120,6 +121,12 @@ pub struct SessionInfo {
     pub local: IpAddr,
     /// Tags [`Output::Send`] so messages for an older session are dropped.
     pub generation: u64,
+    /// Our next hop for IPv6 routes (and IPv4 ones with an IPv6 next hop,
+    /// RFC 8950) when it is not `local`: on an IPv4 session the global
+    /// IPv6 address of the interface it runs over, with the link-local one
+    /// on a shared link (RFC 2545 §3, as FRR sends). `None`: from `local`
+    /// (on an IPv4 session, its IPv4-mapped form: nothing better is known).
+    pub ipv6_next_hop: Option<NextHop>,
 }
 
 #[derive(Debug)]

@@ -28,7 +28,7 @@ fn session(asn: u32, id: &str, local: &str, generation: u64) -> SessionInfo {
     let ours = PeerConfig::new(US, RemoteAs::Exact(asn), Ipv4Addr::new(192, 0, 2, 254));
     let theirs = PeerConfig::new(asn, RemoteAs::Exact(US), id.parse().unwrap());
     let negotiated = negotiate(&ours, &ours.open(), &theirs.open()).unwrap();
-    SessionInfo { negotiated: Arc::new(negotiated), local: ip(local), generation }
+    SessionInfo { negotiated: Arc::new(negotiated), local: ip(local), generation, ipv6_next_hop: None }
 }
 
 fn config() -> RibConfig {
@@ -636,10 +636,20 @@ fn ipv6_routes_use_mp_reach_with_our_address() {
     theirs.families = cfg_a.families.clone();
     let neg = Arc::new(negotiate(&cfg_a, &cfg_a.open(), &theirs.open()).unwrap());
     let a = lab.rib.add_peer(PeerPolicy::new(ip("2001:db8::1")));
-    lab.rib
-        .peer_up(a, SessionInfo { negotiated: Arc::clone(&neg), local: ip("2001:db8::fe"), generation: 1 });
+    lab.rib.peer_up(
+        a,
+        SessionInfo {
+            negotiated: Arc::clone(&neg),
+            local: ip("2001:db8::fe"),
+            generation: 1,
+            ipv6_next_hop: None,
+        },
+    );
     let b = lab.rib.add_peer(PeerPolicy::new(ip("2001:db8::2")));
-    lab.rib.peer_up(b, SessionInfo { negotiated: neg, local: ip("2001:db8:1::fe"), generation: 1 });
+    lab.rib.peer_up(
+        b,
+        SessionInfo { negotiated: neg, local: ip("2001:db8:1::fe"), generation: 1, ipv6_next_hop: None },
+    );
     lab.rib.flush();
     let reach = Update {
         attributes: vec![
@@ -670,7 +680,7 @@ fn add_path_session(asn: u32, id: &str, local: &str) -> SessionInfo {
     theirs.add_path = vec![AddPathFamily { family: Family::IPV4_UNICAST, mode: AddPathMode::RECEIVE }];
     let negotiated = negotiate(&ours, &ours.open(), &theirs.open()).unwrap();
     assert_eq!(negotiated.add_path_send, vec![Family::IPV4_UNICAST]);
-    SessionInfo { negotiated: Arc::new(negotiated), local: ip(local), generation: 1 }
+    SessionInfo { negotiated: Arc::new(negotiated), local: ip(local), generation: 1, ipv6_next_hop: None }
 }
 
 /// (path id, AS path) of each announcement of `prefix`, and withdrawn path ids.
@@ -786,11 +796,21 @@ fn two_octet_sessions_merge_as4_path_in_and_split_it_out() {
     let neg = Arc::new(negotiate(&ours, &ours.open(), &theirs.open()).unwrap());
     assert!(!neg.rx.four_octet_as);
     let old = lab.rib.add_peer(PeerPolicy::new(ip("192.0.2.1")));
-    lab.rib
-        .peer_up(old, SessionInfo { negotiated: Arc::clone(&neg), local: ip("192.0.2.254"), generation: 1 });
+    lab.rib.peer_up(
+        old,
+        SessionInfo {
+            negotiated: Arc::clone(&neg),
+            local: ip("192.0.2.254"),
+            generation: 1,
+            ipv6_next_hop: None,
+        },
+    );
     let new = lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", |_| {});
     let old2 = lab.rib.add_peer(PeerPolicy::new(ip("192.0.2.9")));
-    lab.rib.peer_up(old2, SessionInfo { negotiated: neg, local: ip("192.0.2.254"), generation: 1 });
+    lab.rib.peer_up(
+        old2,
+        SessionInfo { negotiated: neg, local: ip("192.0.2.254"), generation: 1, ipv6_next_hop: None },
+    );
     lab.rib.flush();
     let mut u = announce(&[65001, 23456], "192.0.2.1", &["203.0.113.0/24"], vec![]);
     u.attributes.push(PathAttribute::new(AttrValue::As4Path(AsPath::from_sequence(vec![4_200_000_001]))));
@@ -1263,4 +1283,59 @@ fn attributes_are_passed_on_with_the_flags_rfc_4271_gives_and_no_confederation_l
         vec![("198.51.100.128/25".into(), vec![US, 65001, 65010], "198.51.100.254".into())]
     );
     assert_eq!(flags_of(&u[0]), vec![(1, 0x40), (2, 0x40), (3, 0x40), (8, 0xe0), (250, 0xe0)]);
+}
+
+/// IPv6 routes over an IPv4 session take the session's IPv6 next hop (the
+/// interface's global address, and the link-local one on a shared link,
+/// as the speaker found them), on the encoded and the typed export alike;
+/// without one, the IPv4-mapped form of the session's address.
+#[test]
+fn ipv6_routes_over_an_ipv4_session_take_the_sessions_ipv6_next_hop() {
+    let families = vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST];
+    let mut ours = PeerConfig::new(US, RemoteAs::Exact(65001), Ipv4Addr::new(192, 0, 2, 254));
+    ours.families = families.clone();
+    let mut theirs = PeerConfig::new(65001, RemoteAs::Exact(US), "192.0.2.1".parse().unwrap());
+    theirs.families = families;
+    let neg = Arc::new(negotiate(&ours, &ours.open(), &theirs.open()).unwrap());
+    let found = NextHop::V6 {
+        global: "2001:db8:1::fe".parse().unwrap(),
+        link_local: Some("fe80::fe".parse().unwrap()),
+    };
+    /// Accepts everything, but is not known to: the typed export runs.
+    #[derive(Debug)]
+    struct Opaque;
+    impl RoutePolicy for Opaque {
+        fn depends_on_prefix(&self) -> bool {
+            false
+        }
+        fn apply(&self, _: &PolicyRoute<'_>) -> PolicyVerdict {
+            PolicyVerdict::Accept { changed: None, next_hop_self: false }
+        }
+    }
+    let policy: Arc<dyn RoutePolicy> = Arc::new(Opaque);
+    for (typed, ipv6_next_hop, want) in [
+        (false, Some(found.clone()), found.clone()),
+        (true, Some(found.clone()), found.clone()),
+        (false, None, NextHop::V6 { global: "::ffff:192.0.2.254".parse().unwrap(), link_local: None }),
+    ] {
+        let mut lab = Lab::new(config());
+        let mut policy_of = PeerPolicy::new(ip("192.0.2.1"));
+        if typed {
+            policy_of.export = Some(Arc::clone(&policy));
+        }
+        let to = lab.rib.add_peer(policy_of);
+        let session = SessionInfo {
+            negotiated: Arc::clone(&neg),
+            local: ip("192.0.2.254"),
+            generation: 1,
+            ipv6_next_hop,
+        };
+        lab.rib.peer_up(to, session);
+        lab.rib.flush();
+        lab.rib.originate(Family::IPV6_UNICAST, pfx("2001:db8:100::1/128"), AttrsBuilder::default());
+        let out = lab.rib.flush();
+        let u = sent(&out, to);
+        let reach = u.iter().find_map(Update::mp_reach).unwrap_or_else(|| panic!("{u:?}"));
+        assert_eq!(reach.next_hop, want, "typed export: {typed}");
+    }
 }

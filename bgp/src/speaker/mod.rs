@@ -136,6 +136,64 @@ pub struct PeerSettings {
     /// After a max-prefix reset: start again after this long (else stay
     /// down until [`Speaker::start_peer`]).
     pub max_prefix_restart: Option<Duration>,
+    /// Our next hop for IPv6 routes ([`Ipv6NextHop`]).
+    pub ipv6_next_hop: Ipv6NextHop,
+}
+
+/// The addresses of the interface that holds a local address: its global
+/// IPv6 address and its IPv6 link-local one, each if it has one. The
+/// embedding program answers it (mdcd from the kernel, through mdc-fib).
+pub type InterfaceAddresses = Arc<dyn Fn(IpAddr) -> (Option<Ipv6Addr>, Option<Ipv6Addr>) + Send + Sync>;
+
+/// Where our IPv6 next hop comes from when we are the next hop of an IPv6
+/// route (or of an IPv4 one with an IPv6 next hop, RFC 8950). Found when
+/// the session comes up:
+/// - the global address: `global` if set, else the interface's (from
+///   `interface`), else our end of an IPv6 session;
+/// - the link-local address (as the second next hop, RFC 2545 §3) only
+///   when the peer shares our link ([`PeerSettings::is_direct`]);
+/// - neither (an IPv4 session over an interface without IPv6): the
+///   IPv4-mapped form of our IPv4 address, which the peer may not be able
+///   to install.
+#[derive(Clone, Default)]
+pub struct Ipv6NextHop {
+    /// A configured global address.
+    pub global: Option<Ipv6Addr>,
+    /// Asks for the addresses of the interface the session runs over.
+    pub interface: Option<InterfaceAddresses>,
+}
+
+impl std::fmt::Debug for Ipv6NextHop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ipv6NextHop")
+            .field("global", &self.global)
+            .field("interface", &self.interface.as_ref().map(|_| "lookup"))
+            .finish()
+    }
+}
+
+impl Ipv6NextHop {
+    /// The next hop for a session whose end is `local`; `direct`: the
+    /// peer shares our link. `None`: nothing better than `local` itself.
+    pub fn resolve(&self, local: IpAddr, direct: bool) -> Option<NextHop> {
+        let (found_global, found_ll) = self.interface.as_ref().map_or((None, None), |f| f(local));
+        let own_global = match local {
+            IpAddr::V6(a) if !a.is_unicast_link_local() => Some(a),
+            _ => None,
+        };
+        let own_ll = match local {
+            IpAddr::V6(a) if a.is_unicast_link_local() => Some(a),
+            _ => None,
+        };
+        let global = self.global.or(own_global).or(found_global);
+        let link_local = if direct { own_ll.or(found_ll) } else { None };
+        match (global, link_local) {
+            (Some(global), link_local) => Some(NextHop::V6 { global, link_local }),
+            // Link-local only (unnumbered): in both fields, as before.
+            (None, Some(ll)) => Some(NextHop::V6 { global: ll, link_local: Some(ll) }),
+            (None, None) => None,
+        }
+    }
 }
 
 impl PeerSettings {
@@ -391,6 +449,7 @@ impl Speaker {
             transport: TransportOptions::default(),
             policy: PeerPolicy::new(remote),
             max_prefix_restart: None,
+            ipv6_next_hop: Ipv6NextHop::default(),
         }
     }
 
@@ -877,8 +936,8 @@ impl SpeakerTask {
         // Events of a removed peer (still in flight) are dropped.
         let Some(id) = self.peers.get(&ip).map(|p| p.id) else { return };
         match event {
-            PeerEvent::Up { negotiated, local, generation } => {
-                self.rib.peer_up(id, SessionInfo { negotiated, local, generation })
+            PeerEvent::Up { negotiated, local, generation, ipv6_next_hop } => {
+                self.rib.peer_up(id, SessionInfo { negotiated, local, generation, ipv6_next_hop })
             }
             PeerEvent::Down { stale } => self.rib.peer_down(id, &stale),
             PeerEvent::Update(digest) => self.rib.apply(id, digest),
@@ -971,7 +1030,43 @@ impl SpeakerTask {
 
 #[cfg(test)]
 mod tests {
-    use super::UpdateErrors;
+    use std::net::{IpAddr, Ipv6Addr};
+    use std::sync::Arc;
+
+    use super::{Ipv6NextHop, UpdateErrors};
+    use crate::attr::NextHop;
+
+    /// The IPv6 next hop of a session: configured or the interface's
+    /// global address, else the session's own; the link-local one only
+    /// for a peer on our link; nothing on an IPv4 session without IPv6.
+    #[test]
+    fn the_ipv6_next_hop_comes_from_config_the_interface_or_the_session() {
+        let v6 = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let nh = |g: &str, ll: Option<&str>| Some(NextHop::V6 { global: v6(g), link_local: ll.map(v6) });
+        let interface = Ipv6NextHop {
+            global: None,
+            interface: Some(Arc::new(move |local: IpAddr| {
+                if local == ip("192.0.2.1") || local == ip("2001:db8:1::1") {
+                    (Some(v6("2001:db8:1::1")), Some(v6("fe80::1")))
+                } else {
+                    (None, None)
+                }
+            })),
+        };
+        assert_eq!(interface.resolve(ip("192.0.2.1"), true), nh("2001:db8:1::1", Some("fe80::1")));
+        assert_eq!(interface.resolve(ip("192.0.2.1"), false), nh("2001:db8:1::1", None));
+        assert_eq!(interface.resolve(ip("2001:db8:1::1"), true), nh("2001:db8:1::1", Some("fe80::1")));
+        // An interface without IPv6: nothing better than the session's address.
+        assert_eq!(interface.resolve(ip("198.51.100.1"), true), None);
+        let configured = Ipv6NextHop { global: Some(v6("2001:db8:1::11")), ..interface.clone() };
+        assert_eq!(configured.resolve(ip("192.0.2.1"), true), nh("2001:db8:1::11", Some("fe80::1")));
+        // Unnumbered (the session itself link-local): in both fields.
+        assert_eq!(Ipv6NextHop::default().resolve(ip("fe80::2"), true), nh("fe80::2", Some("fe80::2")));
+        assert_eq!(Ipv6NextHop::default().resolve(ip("2001:db8::5"), true), nh("2001:db8::5", None));
+        assert_eq!(Ipv6NextHop::default().resolve(ip("192.0.2.1"), true), None);
+    }
+
     use crate::context::{Sender, SessionContext};
     use crate::update::Update;
 

@@ -72,6 +72,7 @@ pub(crate) enum PeerEvent {
         negotiated: Arc<Negotiated>,
         local: IpAddr,
         generation: u64,
+        ipv6_next_hop: Option<crate::attr::NextHop>,
     },
     /// The session ended; routes of `stale` families are kept (GR).
     Down {
@@ -793,7 +794,9 @@ impl PeerTask {
         tracing::info!(peer = %self.ip, asn = negotiated.peer_asn, families = ?negotiated.families, "session established");
         self.emit(SpeakerEvent::PeerUp { peer: self.ip, negotiated: Arc::clone(&negotiated) });
         // The RIB answers with the table and End-of-RIB.
-        self.to_rib(PeerEvent::Up { negotiated, local, generation });
+        // Asked once per session (a short kernel dump in mdcd).
+        let ipv6_next_hop = self.settings.ipv6_next_hop.resolve(local, self.settings.is_direct());
+        self.to_rib(PeerEvent::Up { negotiated, local, generation, ipv6_next_hop });
     }
 
     fn send_update(&mut self, key: u64, update: &Update) {

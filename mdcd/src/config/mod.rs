@@ -18,6 +18,7 @@
 //! import = "from-upstream"       # policy names; under RFC 8212 (default) an
 //! export = "to-upstream"         # eBGP peer without one accepts/sends nothing
 //! next-hop-self = true
+//! ipv6-next-hop = "2001:db8::1"  # default: the global address of the session's interface
 //! soft-reconfiguration-inbound = true
 //! add-path-send = "all"          # or N (best N); add-path-receive = true
 //! # route-reflector-client = true  (iBGP only)

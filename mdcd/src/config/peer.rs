@@ -112,6 +112,9 @@ pub struct PeerConfig {
     pub enforce_first_as: bool,
     /// Send our address as the next hop of every route.
     pub next_hop_self: bool,
+    /// Our next hop for IPv6 routes (a global address); default: the
+    /// global address of the interface the session runs over.
+    pub ipv6_next_hop: Option<std::net::Ipv6Addr>,
     /// Keep what the peer sent before the import policy (Adj-RIB-In), so a
     /// policy change needs no route refresh.
     pub soft_reconfiguration_inbound: bool,
@@ -181,6 +184,7 @@ pub(super) struct RawPeer {
     enforce_first_as: Option<Spanned<bool>>,
     #[serde(default)]
     next_hop_self: bool,
+    ipv6_next_hop: Option<Spanned<String>>,
     #[serde(default)]
     soft_reconfiguration_inbound: bool,
     add_path_send: Option<Spanned<Scalar<serde::de::IgnoredAny>>>,
@@ -269,6 +273,8 @@ fn peer(
     let export = policy_ref(errors, &p.export, at.field("export"), policies);
     let route_reflector_client = route_reflector_client(errors, at, p, remote_as, local_as);
     let enforce_first_as = enforce_first_as(errors, at, p, remote_as, local_as);
+    let ipv6_next_hop =
+        p.ipv6_next_hop.as_ref().and_then(|v| ipv6_next_hop(errors, v, at.field("ipv6-next-hop")));
     let add_path_send =
         p.add_path_send.as_ref().and_then(|v| add_path_send(errors, v, at.field("add-path-send")));
     let max_prefix = p
@@ -296,6 +302,7 @@ fn peer(
         route_reflector_client,
         enforce_first_as,
         next_hop_self: p.next_hop_self,
+        ipv6_next_hop,
         soft_reconfiguration_inbound: p.soft_reconfiguration_inbound,
         add_path_send,
         add_path_receive: p.add_path_receive,
@@ -565,6 +572,36 @@ fn enforce_first_as(
         );
     }
     *v.get_ref()
+}
+
+/// `ipv6-next-hop`: a global IPv6 unicast address (a peer cannot forward
+/// to a link-local one off its link, nor to the others).
+fn ipv6_next_hop(errors: &mut Errors<'_>, v: &Spanned<String>, field: String) -> Option<std::net::Ipv6Addr> {
+    match v.get_ref().parse::<std::net::Ipv6Addr>() {
+        Ok(a) if a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_unicast_link_local() => {
+            errors.at(
+                Some(v.span()),
+                field,
+                format!(
+                    "{a} cannot be a next hop: expected a global IPv6 unicast address, e.g. \"2001:db8::1\""
+                ),
+            );
+            None
+        }
+        Ok(a) if a.to_ipv4_mapped().is_some() => {
+            errors.at(
+                Some(v.span()),
+                field,
+                format!("{a} is an IPv4-mapped address: expected a global IPv6 unicast address"),
+            );
+            None
+        }
+        Ok(a) => Some(a),
+        Err(_) => {
+            errors.at(Some(v.span()), field, "expected a global IPv6 unicast address, e.g. \"2001:db8::1\"");
+            None
+        }
+    }
 }
 
 /// `route-reflector-client` (RFC 4456): for iBGP peers only.

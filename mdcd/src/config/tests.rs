@@ -445,3 +445,31 @@ fn enforce_first_as() {
     let e = errors(&text);
     assert!(e[0].starts_with("mdcd.toml:6:20: "), "{e:?}");
 }
+
+/// `ipv6-next-hop`: a global IPv6 unicast address, else an error that
+/// says what is expected.
+#[test]
+fn ipv6_next_hop() {
+    let peer = |v: &str| {
+        format!("{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 65002\nipv6-next-hop = {v}\n")
+    };
+    let c = parse(&peer("\"2001:db8:1::11\"")).unwrap();
+    assert_eq!(c.peers[0].ipv6_next_hop, Some("2001:db8:1::11".parse().unwrap()));
+    assert_eq!(
+        parse(&format!("{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 65002\n")).unwrap().peers[0]
+            .ipv6_next_hop,
+        None
+    );
+    for (v, why) in [
+        ("\"fe80::1\"", "fe80::1 cannot be a next hop: expected a global IPv6 unicast address"),
+        ("\"::\"", ":: cannot be a next hop"),
+        ("\"ff02::1\"", "ff02::1 cannot be a next hop"),
+        ("\"::ffff:192.0.2.1\"", "::ffff:192.0.2.1 is an IPv4-mapped address"),
+        ("\"192.0.2.1\"", "expected a global IPv6 unicast address, e.g. \"2001:db8::1\""),
+    ] {
+        let e = errors(&peer(v));
+        assert_eq!(e.len(), 1, "{v}: {e:?}");
+        assert!(e[0].starts_with("mdcd.toml:6:17: peer[0].ipv6-next-hop: "), "{v}: {e:?}");
+        assert!(e[0].contains(why), "{v}: {e:?}");
+    }
+}
