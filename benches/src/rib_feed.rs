@@ -55,6 +55,15 @@ pub fn feed(k: u32) -> Vec<Update> {
 /// `fib`, each flush also reports the kernel changes (`Output::Fib`), as
 /// in mdcd with `[fib] install = true`.
 pub fn rib(feeders: u32, fib: bool) -> (Rib, Vec<PeerId>) {
+    rib_with(feeders, fib, None)
+}
+
+/// [`rib`], with an export policy towards the monitor.
+pub fn rib_with(
+    feeders: u32,
+    fib: bool,
+    monitor_export: Option<std::sync::Arc<dyn mdc_bgp::rib::RoutePolicy>>,
+) -> (Rib, Vec<PeerId>) {
     let mut rib = Rib::new(RibConfig {
         ebgp_requires_policy: false,
         fib,
@@ -67,7 +76,9 @@ pub fn rib(feeders: u32, fib: bool) -> (Rib, Vec<PeerId>) {
         rib.peer_up(id, session(65001 + k, addr, Ipv4Addr::new(192, 0, 2, 254)));
         ids.push(id);
     }
-    let monitor = rib.add_peer(PeerPolicy::new(Ipv4Addr::new(198, 51, 100, 1).into()));
+    let mut policy = PeerPolicy::new(Ipv4Addr::new(198, 51, 100, 1).into());
+    policy.export = monitor_export;
+    let monitor = rib.add_peer(policy);
     rib.peer_up(monitor, session(65100, Ipv4Addr::new(198, 51, 100, 1), Ipv4Addr::new(198, 51, 100, 254)));
     rib.flush();
     (rib, ids)

@@ -175,6 +175,23 @@ impl Policy {
         self.terms.is_empty() && self.default == Verdict::Accept
     }
 
+    /// Every route is accepted with only its next hop changed, to this:
+    /// one term that matches everything, sets the next hop and nothing
+    /// else, and accepts (itself, or by the default).
+    pub fn only_next_hop(&self) -> Option<NextHopChange> {
+        let [term] = self.terms.as_slice() else { return None };
+        let accepts = match term.verdict {
+            Some(v) => v == Verdict::Accept,
+            None => self.default == Verdict::Accept,
+        };
+        match term.sets.as_slice() {
+            [SetAction::NextHop(change)] if accepts && term.matches.is_empty() => {
+                (*change != NextHopChange::Unchanged).then_some(*change)
+            }
+            _ => None,
+        }
+    }
+
     /// Run the policy on `route`. `local_as` is prepended by
     /// [`AsPathPrepend`] actions that name no AS.
     pub fn evaluate(&self, route: &Route<'_>, local_as: u32) -> Outcome {

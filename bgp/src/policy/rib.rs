@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Modified, NextHopChange, Policy, Route};
 use crate::attr::NextHop;
-use crate::rib::{AttrsBuilder, PolicyRoute, PolicyVerdict, RoutePolicy};
+use crate::rib::{AttrsBuilder, NextHopOnly, PolicyRoute, PolicyVerdict, RoutePolicy};
 
 /// A policy bound to the local AS (for AS path prepending), ready for
 /// [`crate::rib::PeerPolicy::import`] / `export`.
@@ -35,6 +35,14 @@ impl RoutePolicy for RibPolicy {
 
     fn accepts_all(&self) -> bool {
         self.policy.accepts_all()
+    }
+
+    fn sets_only_next_hop(&self) -> Option<NextHopOnly> {
+        match self.policy.only_next_hop()? {
+            NextHopChange::Address(a) => Some(NextHopOnly::Address(next_hop_of(a))),
+            NextHopChange::SelfAddress => Some(NextHopOnly::SelfAddress),
+            NextHopChange::Unchanged => None,
+        }
     }
 
     fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict {

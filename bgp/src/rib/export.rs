@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::attrs::{Attrs, AttrsBuilder, CodeSet};
 use super::table::{LOCAL, Path, PeerId};
-use super::{Peer, PolicyRoute, PolicyVerdict, RibConfig, SessionInfo};
+use super::{NextHopOnly, Peer, PolicyRoute, PolicyVerdict, RibConfig, SessionInfo};
 use crate::aspath::{AsPath, AsSegment, SegmentType};
 use crate::attr::{AttrValue, NextHop, PathAttribute, code};
 use crate::community::Community;
@@ -129,8 +129,19 @@ pub(super) fn export_with(
     let prepend_now = to_ebgp && policy.is_none();
     // Left out for an eBGP peer, by both paths below.
     let drops = ebgp_drops(src.is_some());
-    if prepend_now && fast {
-        let nh = self_next_hop(session, family)?;
+    // A policy that only sets the next hop is, for the common eBGP export,
+    // a next hop: the encoded set is copied with it. (One that sets the
+    // next hop the route already has leaves ours, as the typed path does.)
+    let next_hop_only = match policy.map(|p| p.sets_only_next_hop()) {
+        None => Some(NextHopOnly::SelfAddress),
+        Some(Some(NextHopOnly::Address(nh))) if a.next_hop() == Some(&nh) => None,
+        Some(only) => only,
+    };
+    if let (true, true, Some(only)) = (to_ebgp, fast, next_hop_only) {
+        let nh = match only {
+            NextHopOnly::SelfAddress => self_next_hop(session, family)?,
+            NextHopOnly::Address(nh) => nh,
+        };
         if let Some(out) = a.ebgp_export(config.local_as, drops, nh) {
             // An IPv4 route with an IPv6 next hop needs RFC 8950 on this
             // session (as below).

@@ -75,7 +75,9 @@ pub use adj_rib_out::announcement;
 pub use attrs::{Attrs, AttrsBuilder, Interner, SharedInterner};
 pub use fib::{FibChange, FibNextHops};
 pub use import::Digest;
-pub use peer::{AddPathSend, MaxPrefix, PeerPolicy, PolicyRoute, PolicyVerdict, RoutePolicy, SessionInfo};
+pub use peer::{
+    AddPathSend, MaxPrefix, NextHopOnly, PeerPolicy, PolicyRoute, PolicyVerdict, RoutePolicy, SessionInfo,
+};
 pub use table::{Dest, LOCAL, Path, PeerId};
 pub use view::{PathView, RibStats, RouteView};
 

@@ -87,7 +87,22 @@ pub trait RoutePolicy: fmt::Debug + Send + Sync {
     fn accepts_all(&self) -> bool {
         false
     }
+    /// Whether every route is accepted with only its next hop changed
+    /// (a policy of one `set next-hop`): the RIB's common eBGP export then
+    /// copies the encoded set with that next hop instead of running it.
+    fn sets_only_next_hop(&self) -> Option<NextHopOnly> {
+        None
+    }
     fn apply(&self, route: &PolicyRoute<'_>) -> PolicyVerdict;
+}
+
+/// The one change of a policy that only sets the next hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextHopOnly {
+    /// Our address on the session (next-hop self).
+    SelfAddress,
+    /// This next hop.
+    Address(NextHop),
 }
 
 /// A route as a policy sees it.

@@ -1339,3 +1339,69 @@ fn ipv6_routes_over_an_ipv4_session_take_the_sessions_ipv6_next_hop() {
         assert_eq!(reach.next_hop, want, "typed export: {typed}");
     }
 }
+
+/// An export policy that only sets the next hop (to an address, or to
+/// ours) is taken by the common eBGP export as a next hop: the encoded set
+/// copied with it gives what running the policy gives.
+#[test]
+fn a_policy_that_only_sets_the_next_hop_keeps_the_encoded_export() {
+    use super::export::{ebgp_drops, export_with};
+    use crate::policy::{NextHopChange, Policy, RibPolicy, SetAction, Term, Verdict};
+    let only = |change: NextHopChange, verdict: Option<Verdict>| {
+        let term = Term { name: None, matches: vec![], sets: vec![SetAction::NextHop(change)], verdict };
+        let p = Policy { terms: vec![term], default: Verdict::Accept, ..Policy::new("nh") };
+        Arc::new(RibPolicy::new(Arc::new(p), US)) as Arc<dyn RoutePolicy>
+    };
+    let address = NextHopChange::Address(ip("198.51.100.77"));
+    let cases = [
+        (
+            only(address, Some(Verdict::Accept)),
+            Some(NextHopOnly::Address(NextHop::V4("198.51.100.77".parse().unwrap()))),
+        ),
+        (only(address, None), Some(NextHopOnly::Address(NextHop::V4("198.51.100.77".parse().unwrap())))),
+        (only(NextHopChange::SelfAddress, None), Some(NextHopOnly::SelfAddress)),
+        // Not only the next hop: a real policy.
+        (only(address, Some(Verdict::Reject)), None),
+        (Arc::new(LocalPref(50)) as Arc<dyn RoutePolicy>, None),
+    ];
+    for (policy, want) in cases {
+        assert_eq!(policy.sets_only_next_hop(), want, "{policy:?}");
+        let mut lab = Lab::new(config());
+        let a = lab.peer("192.0.2.1", 65001, "192.0.2.1", "192.0.2.254", |_| {});
+        let p = Arc::clone(&policy);
+        let b =
+            lab.peer("198.51.100.1", 65002, "198.51.100.1", "198.51.100.254", move |x| x.export = Some(p));
+        lab.rib.update(
+            a,
+            &announce(&[65001], "192.0.2.1", &["203.0.113.0/24"], vec![AttrValue::MultiExitDisc(3)]),
+        );
+        let out = lab.rib.flush();
+        let Some(want) = want else { continue };
+        let to_b = sent(&out, b);
+        let nh = match &want {
+            NextHopOnly::Address(_) => "198.51.100.77",
+            NextHopOnly::SelfAddress => "198.51.100.254",
+        };
+        assert_eq!(summary(&to_b).0, vec![("203.0.113.0/24".into(), vec![US, 65001], nh.into())]);
+        // The encoded export with that next hop is what the policy gives.
+        let rib = &lab.rib;
+        let view = rib.lookup(Family::IPV4_UNICAST, &pfx("203.0.113.0/24")).unwrap();
+        let path = view.paths[0].path.clone();
+        let session = rib.peer(b).and_then(Peer::up).cloned().unwrap();
+        let prefix = pfx("203.0.113.0/24");
+        let typed = export_with(
+            &rib.config,
+            &rib.peers,
+            b,
+            &session,
+            Family::IPV4_UNICAST,
+            Some(&prefix),
+            &path,
+            true,
+            false,
+        )
+        .unwrap();
+        let encoded = path.attrs.ebgp_export(US, ebgp_drops(true), NextHop::V4(nh.parse().unwrap())).unwrap();
+        assert_eq!(*typed, encoded);
+    }
+}
