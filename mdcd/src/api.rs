@@ -92,6 +92,9 @@ pub struct FibView {
     pub graceful_restart: bool,
     /// Still keeping routes of an earlier run while BGP converges.
     pub adopting: bool,
+    /// While adopting: the initial tables (peer and family) still awaited.
+    #[serde(default)]
+    pub waiting_for: Vec<String>,
     pub uptime_secs: u64,
     /// Routes the RIB wants installed.
     pub desired: usize,
@@ -510,6 +513,9 @@ pub fn fib_table(v: &FibView) -> String {
         if v.graceful_restart { "on" } else { "off" },
         if v.adopting { " (keeping the previous run's routes until BGP converges)" } else { "" }
     );
+    if v.adopting && !v.waiting_for.is_empty() {
+        out.push_str(&format!("Waiting for End-of-RIB from: {}\n", v.waiting_for.join(", ")));
+    }
     out.push_str(&format!(
         "Routes: {} wanted, {} in the kernel, {} in sync, {} differ\n",
         v.desired,

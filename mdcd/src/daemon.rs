@@ -45,15 +45,31 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     };
     let speaker = Speaker::start(speaker_config)?;
     info!(router_id = %config.router_id, local_as = config.local_as, "mdcd started");
-    let fib = kernel.map(|k| k.start(&config.fib, speaker.clone(), tokio::runtime::Handle::current()));
-    if let Some(f) = &fib
-        && config.fib.graceful_restart
-    {
+    let started = kernel.map(|k| k.start(&config.fib, speaker.clone(), tokio::runtime::Handle::current()));
+    let (fib, kept) = match started {
+        Some((f, kept)) => (Some(f), kept),
+        None => (None, None),
+    };
+    // A graceful start with routes of an earlier run to keep: they stay
+    // until the peers they may come from sent their initial tables.
+    if let (Some(f), Some(gateways)) = (&fib, kept) {
         // Subscribed before any peer is added: no End-of-RIB is missed.
         let end_of_ribs = speaker.end_of_ribs();
-        let adoption = fib::adopt::Adoption::new(&config);
+        let adoption = fib::adopt::Adoption::new(&config, &gateways);
+        for (peer, why) in adoption.not_waited_for() {
+            info!("fib: graceful restart: not waiting for {peer}: {why}");
+        }
         let within = Duration::from_secs(u64::from(config.fib.restart_time));
-        tokio::spawn(converge(end_of_ribs, adoption, within, f.clone()));
+        if adoption.done() {
+            f.converged();
+        } else {
+            info!(
+                "fib: graceful restart: waiting at most {} s for End-of-RIB from {}",
+                within.as_secs(),
+                adoption.describe()
+            );
+            tokio::spawn(converge(end_of_ribs, adoption, within, f.clone()));
+        }
     }
     let mut policies = Policies::new(&config, None);
 
@@ -136,6 +152,7 @@ async fn converge(
     use tokio::sync::broadcast::error::RecvError;
     let deadline = tokio::time::sleep(within);
     tokio::pin!(deadline);
+    fib.waiting_for(adoption.tables());
     while !adoption.done() {
         tokio::select! {
             () = &mut deadline => {
@@ -144,7 +161,10 @@ async fn converge(
             }
             ev = end_of_ribs.recv() => match ev {
                 Ok((peer, family)) => {
-                    adoption.end_of_rib(peer, family);
+                    if adoption.end_of_rib(peer, family) {
+                        info!("fib: graceful restart: every awaited peer sent its initial tables");
+                    }
+                    fib.waiting_for(adoption.tables());
                 }
                 // An End-of-RIB may be among the missed events: the
                 // deadline decides then.

@@ -4,8 +4,14 @@
 //! defers its route selection until it received End-of-RIB from its
 //! peers). Pure; the daemon feeds it End-of-RIBs and its deadline.
 //!
-//! - Every configured peer's IPv4 and IPv6 unicast tables count: those are
-//!   the families the FIB installs.
+//! - Only a graceful start that found routes of an earlier run waits at
+//!   all (after a reboot the table is empty: nothing to keep).
+//! - A configured peer's IPv4 and IPv6 unicast tables count (the families
+//!   the FIB installs), unless the peer cannot have given any kept route:
+//!   a single-hop eBGP peer is the gateway of the routes it gives, so one
+//!   that is the gateway of no kept route (e.g. a Cilium peer whose node
+//!   was not up yet) is not waited for. Peers whose routes are recursive
+//!   (iBGP, multihop) cannot be told apart this way and are waited for.
 //! - Unnumbered peers are found on their link later: `restart-time`
 //!   covers them.
 
@@ -20,24 +26,48 @@ use crate::config::{Config, PeerAddress};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Adoption {
     waiting: BTreeSet<(IpAddr, Family)>,
+    /// Configured peers not waited for, and why.
+    skipped: Vec<(IpAddr, &'static str)>,
     /// End-of-RIBs may have been missed (the daemon's subscription lagged):
     /// only the deadline can end the wait.
     missed: bool,
 }
 
 impl Adoption {
-    /// What a graceful start with `config` waits for.
-    pub fn new(config: &Config) -> Adoption {
+    /// What a graceful start with `config` waits for, having found routes
+    /// of an earlier run through `gateways`.
+    pub fn new(config: &Config, gateways: &BTreeSet<IpAddr>) -> Adoption {
         let mut waiting = BTreeSet::new();
+        let mut skipped = Vec::new();
         for p in &config.peers {
             let PeerAddress::Ip(ip) = p.address else { continue };
+            let single_hop_ebgp = p.is_ebgp(config.local_as) && p.multihop.is_none_or(|m| m == 1);
+            if single_hop_ebgp && !gateways.contains(&ip) {
+                skipped.push((ip, "none of the kept routes goes through it"));
+                continue;
+            }
             for f in &p.families {
                 if *f == Family::IPV4_UNICAST || *f == Family::IPV6_UNICAST {
                     waiting.insert((ip, *f));
                 }
             }
         }
-        Adoption { waiting, missed: false }
+        Adoption { waiting, skipped, missed: false }
+    }
+
+    /// Configured peers not waited for, and why.
+    pub fn not_waited_for(&self) -> &[(IpAddr, &'static str)] {
+        &self.skipped
+    }
+
+    /// The tables still awaited, as `show fib` lists them.
+    pub fn tables(&self) -> Vec<String> {
+        self.waiting.iter().map(|(p, f)| format!("{p} {f}")).collect()
+    }
+
+    /// The tables still awaited, in one line.
+    pub fn describe(&self) -> String {
+        self.tables().join(", ")
     }
 
     /// `peer` sent End-of-RIB for `family`; true once nothing is left.
@@ -107,9 +137,18 @@ export = "all"
 default = "accept"
 "#;
 
+    fn gateways(list: &[&str]) -> BTreeSet<IpAddr> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    /// Both single-hop eBGP peers are gateways of kept routes.
+    fn all() -> BTreeSet<IpAddr> {
+        gateways(&["192.0.2.2", "2001:db8::3"])
+    }
+
     #[test]
     fn waits_for_every_address_peers_unicast_tables_only() {
-        let a = Adoption::new(&config(TWO_PEERS));
+        let a = Adoption::new(&config(TWO_PEERS), &all());
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let waiting: Vec<(IpAddr, Family)> = a.waiting().copied().collect();
         assert!(waiting.contains(&(ip("192.0.2.2"), Family::IPV4_UNICAST)));
@@ -121,7 +160,7 @@ default = "accept"
 
     #[test]
     fn done_when_the_last_end_of_rib_arrives_and_says_what_was_missing() {
-        let mut a = Adoption::new(&config(TWO_PEERS));
+        let mut a = Adoption::new(&config(TWO_PEERS), &all());
         let all: Vec<(IpAddr, Family)> = a.waiting().copied().collect();
         let (last, before) = all.split_last().unwrap();
         for (p, f) in before {
@@ -138,7 +177,37 @@ default = "accept"
 
     #[test]
     fn no_peer_nothing_to_wait_for() {
-        let a = Adoption::new(&config("router-id = \"192.0.2.1\"\nlocal-as = 65001\n"));
+        let a = Adoption::new(&config("router-id = \"192.0.2.1\"\nlocal-as = 65001\n"), &all());
         assert!(a.done());
+    }
+
+    /// A single-hop eBGP peer that is the gateway of no kept route (a
+    /// Cilium node not up in the earlier run) gave none of them: not waited
+    /// for, and said why. iBGP and multihop peers are always waited for.
+    #[test]
+    fn only_peers_that_can_have_given_a_kept_route_are_waited_for() {
+        let text = TWO_PEERS.replace(
+            "[policy.all]",
+            "[[peer]]\naddress = \"192.0.2.10\"\nremote-as = 65001\n\
+             [[peer]]\naddress = \"203.0.113.9\"\nremote-as = 65009\nmultihop = 2\nimport = \"all\"\nexport = \"all\"\n\
+             [policy.all]",
+        );
+        let a = Adoption::new(&config(&text), &gateways(&["192.0.2.2"]));
+        let peers: BTreeSet<String> = a.waiting().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(peers, ["192.0.2.10", "192.0.2.2", "203.0.113.9"].map(String::from).into());
+        assert_eq!(a.not_waited_for(), &[(ip("2001:db8::3"), "none of the kept routes goes through it")]);
+        assert_eq!(
+            a.describe(),
+            "192.0.2.2 ipv4-unicast, 192.0.2.2 ipv6-unicast, 192.0.2.10 ipv4-unicast, 203.0.113.9 ipv4-unicast"
+        );
+        // Nothing through any peer (only blackholes kept): iBGP and
+        // multihop peers still count.
+        let a = Adoption::new(&config(&text), &BTreeSet::new());
+        assert_eq!(a.not_waited_for().len(), 2);
+        assert!(!a.done());
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
     }
 }

@@ -20,7 +20,7 @@
 //! - **Adoption.** A graceful start leaves the kernel as it found it until
 //!   [`Installer::converged`]; then one reconcile.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -70,6 +70,8 @@ pub struct Installer<D, R> {
     unlogged: u64,
     last_logged: Option<Instant>,
     started: Instant,
+    /// The initial tables (peer and family) a graceful start waits for.
+    waiting_for: Vec<String>,
 }
 
 impl<D: Dataplane, R: RibLink> Installer<D, R> {
@@ -92,16 +94,64 @@ impl<D: Dataplane, R: RibLink> Installer<D, R> {
             unlogged: 0,
             last_logged: None,
             started: Instant::now(),
+            waiting_for: Vec::new(),
         }
     }
 
-    /// Without graceful restart, the table is made what the RIB wants at
-    /// once (an earlier run's routes go); with it, nothing changes until
+    /// What a graceful start keeps, read from the kernel before
+    /// [`Installer::start`] (it does not ask the RIB, so any thread may
+    /// call it): the gateways of the earlier run's routes. `None`: not
+    /// adopting, because graceful restart is off or the table holds nothing
+    /// of ours (after a reboot): routes then go in as they come.
+    pub fn survey(&mut self) -> Option<BTreeSet<IpAddr>> {
+        if !self.adopting {
+            return None;
+        }
+        match self.kernel.routes(Some(self.table)) {
+            Ok(kept) if kept.is_empty() => {
+                info!(
+                    "fib: graceful restart: no route of an earlier run in table {}: nothing to wait for",
+                    self.table
+                );
+                self.adopting = false;
+                None
+            }
+            Ok(kept) => {
+                info!(
+                    "fib: graceful restart: keeping {} routes of an earlier run in table {} until BGP converges",
+                    kept.len(),
+                    self.table
+                );
+                Some(
+                    kept.iter()
+                        .flat_map(|r| match &r.target {
+                            Target::Via(hops) => hops.iter().filter_map(|h| h.gateway).collect(),
+                            Target::Blackhole => Vec::new(),
+                        })
+                        .collect(),
+                )
+            }
+            // Cannot tell: keep them; the wait is bounded.
+            Err(e) => {
+                warn!("fib: graceful restart: cannot read table {}: {e}", self.table);
+                Some(BTreeSet::new())
+            }
+        }
+    }
+
+    /// Without graceful restart (or with nothing to keep, see
+    /// [`Installer::survey`]) the table is made what the RIB wants at once
+    /// (an earlier run's routes go); a graceful start changes nothing until
     /// [`Installer::converged`].
     pub fn start(&mut self) {
         if !self.adopting {
             self.reconcile("start");
         }
+    }
+
+    /// The initial tables a graceful start still waits for, for `show fib`.
+    pub fn waiting_for(&mut self, tables: Vec<String>) {
+        self.waiting_for = tables;
     }
 
     pub fn kernel(&self) -> &D {
@@ -384,6 +434,7 @@ impl<D: Dataplane, R: RibLink> Installer<D, R> {
             metric: self.metric,
             graceful_restart: self.graceful,
             adopting: self.adopting,
+            waiting_for: if self.adopting { self.waiting_for.clone() } else { Vec::new() },
             uptime_secs: self.started.elapsed().as_secs(),
             failed_total: self.failed_total,
             recent_failures: self.failures.iter().cloned().collect(),

@@ -55,6 +55,8 @@ enum Input {
     /// BGP converged after a graceful start: remove what it did not learn
     /// again.
     Converged,
+    /// The initial tables a graceful start still waits for.
+    WaitingFor(Vec<String>),
     Show(tokio::sync::oneshot::Sender<FibView>),
     /// An unnumbered peer's link-local address and its interface.
     LinkLocal(IpAddr, u32),
@@ -120,9 +122,15 @@ impl Prepared {
         })
     }
 
-    /// Start installing. `graceful` start: keep the routes of an earlier
-    /// run until [`FibHandle::converged`].
-    pub fn start(self, options: &FibOptions, speaker: Speaker, rt: Handle) -> FibHandle {
+    /// Start installing. A graceful start keeps the routes of an earlier
+    /// run until [`FibHandle::converged`]; it returns their gateways then
+    /// (`None`: nothing kept, nothing to wait for).
+    pub fn start(
+        self,
+        options: &FibOptions,
+        speaker: Speaker,
+        rt: Handle,
+    ) -> (FibHandle, Option<std::collections::BTreeSet<IpAddr>>) {
         let Prepared { fib, mut watcher, tx, rx } = self;
         name_protocol();
         let events = tx.clone();
@@ -147,6 +155,9 @@ impl Prepared {
         }
         let rib = SpeakerRib { speaker, rt };
         let mut installer = Installer::new(fib, rib, options, mdc_fib::PROTOCOL);
+        // Before any peer is added: what an earlier run left is read
+        // before anything changes it.
+        let kept = installer.survey();
         let thread = std::thread::Builder::new()
             .name("mdc-fib".into())
             .spawn(move || {
@@ -170,11 +181,16 @@ impl Prepared {
             })
             .map_err(|e| warn!("fib: cannot start: {e}"))
             .ok();
-        FibHandle { tx, thread: std::sync::Arc::new(std::sync::Mutex::new(thread)) }
+        (FibHandle { tx, thread: std::sync::Arc::new(std::sync::Mutex::new(thread)) }, kept)
     }
 }
 
 impl FibHandle {
+    /// The initial tables a graceful start still waits for (`show fib`).
+    pub fn waiting_for(&self, tables: Vec<String>) {
+        let _ = self.tx.send(Input::WaitingFor(tables));
+    }
+
     /// Every peer finished its initial table (or the restart time passed).
     pub fn converged(&self) {
         let _ = self.tx.send(Input::Converged);
@@ -241,6 +257,7 @@ fn on(installer: &mut Installer<Fib, SpeakerRib>, input: Input) -> bool {
             warn!("fib: the kernel watcher stopped: {e}; next hops are no longer tracked")
         }
         Input::Converged => installer.converged(),
+        Input::WaitingFor(tables) => installer.waiting_for(tables),
         Input::Show(reply) => {
             let _ = reply.send(installer.view(link_name));
         }

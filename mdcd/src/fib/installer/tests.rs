@@ -84,6 +84,7 @@ fn kernel() -> MemoryDataplane {
 fn installer(graceful: bool, k: MemoryDataplane, rib: Rib) -> Installer<MemoryDataplane, Rib> {
     let options = FibOptions { install: true, graceful_restart: graceful, ..FibOptions::default() };
     let mut i = Installer::new(k, rib, &options, OURS);
+    i.survey();
     i.start();
     i
 }
@@ -264,11 +265,41 @@ fn a_graceful_start_leaves_the_kernel_alone_until_bgp_converged_then_reconciles_
     assert_eq!(i.kernel().applied().0, 1, "converging twice reconciles once");
 }
 
+/// A graceful start with nothing of an earlier run in the table (after a
+/// reboot) does not wait: routes go in as they come. With routes to keep,
+/// it says which gateways they go through.
+#[test]
+fn a_graceful_start_with_nothing_to_keep_installs_at_once() {
+    let options = FibOptions { install: true, graceful_restart: true, ..FibOptions::default() };
+    let mut i = Installer::new(kernel(), Rib::default(), &options, OURS);
+    assert_eq!(i.survey(), None);
+    assert!(!i.adopting());
+    i.start();
+    i.changes(vec![install("203.0.113.0/24", &["192.0.2.2"])]);
+    assert_eq!(i.kernel().installed().len(), 1, "installed at once");
+
+    let mut k = kernel();
+    k.put_ours(route("203.0.113.0/24", vec![NextHop::gateway(ip("192.0.2.2")).on(2)]));
+    k.put_ours(route(
+        "198.18.0.0/15",
+        vec![NextHop::gateway(ip("192.0.2.3")).on(2), NextHop::gateway(ip("198.51.100.3")).on(3)],
+    ));
+    let mut i = Installer::new(k, Rib::default(), &options, OURS);
+    let gateways: Vec<IpAddr> = i.survey().unwrap().into_iter().collect();
+    i.start();
+    assert_eq!(gateways, vec![ip("192.0.2.2"), ip("192.0.2.3"), ip("198.51.100.3")]);
+    assert!(i.adopting());
+    i.waiting_for(vec!["192.0.2.2 ipv4-unicast".into()]);
+    assert_eq!(i.view(|_| String::new()).waiting_for, vec!["192.0.2.2 ipv4-unicast".to_string()]);
+    i.converged();
+    assert!(i.view(|_| String::new()).waiting_for.is_empty(), "nothing awaited once converged");
+}
+
 #[test]
 fn stopping_removes_our_routes_unless_graceful_restart_keeps_them() {
     for graceful in [false, true] {
         let mut i = installer(graceful, kernel(), Rib::default());
-        i.converged();
+        assert!(!i.adopting(), "nothing of an earlier run: no wait");
         i.changes(vec![install("203.0.113.0/24", &["192.0.2.2"])]);
         i.freeze();
         // The peers go down as the speaker stops: not applied.
