@@ -64,16 +64,35 @@ fn setup(short: &str, fib: &str) -> Result<(Lab, Mdcd, Frr, Frr)> {
     setup_with(short, fib, true, &[])
 }
 
+/// What an earlier run left: the kernel of m holds STALE, ours.
+fn leave_stale(lab: &Lab) -> Result<()> {
+    lab.exec("m", &["ip", "route", "add", STALE, "via", A, "proto", "210", "metric", "20"])?;
+    Ok(())
+}
+
 /// [`setup`], B's path as long as A's unless `b_longer`, with `[bgp]`
 /// lines for mdcd.
 fn setup_with(short: &str, fib: &str, b_longer: bool, bgp: &[&str]) -> Result<(Lab, Mdcd, Frr, Frr)> {
+    setup_lab(short, fib, b_longer, bgp, true)
+}
+
+/// [`setup_with`]; `stale`: the kernel holds a route of an earlier run.
+fn setup_lab(
+    short: &str,
+    fib: &str,
+    b_longer: bool,
+    bgp: &[&str],
+    stale: bool,
+) -> Result<(Lab, Mdcd, Frr, Frr)> {
     let lab = Lab::new(short)?
         .node("m")?
         .node("a")?
         .node("b")?
         .link("m", &format!("{M_A}/26"), "a", &format!("{A}/26"))?
         .link("m", &format!("{M_B}/26"), "b", &format!("{B}/26"))?;
-    lab.exec("m", &["ip", "route", "add", STALE, "via", A, "proto", "210", "metric", "20"])?;
+    if stale {
+        leave_stale(&lab)?;
+    }
     let a = Frr::start_in(
         &lab,
         "a",
@@ -453,5 +472,49 @@ fn graceful_restart_keeps_the_routes_through_kill_9_and_the_next_start_adopts_th
     let changed: Vec<&str> =
         seen.lines().filter(|l| l.starts_with(P.split('/').next().unwrap_or_default())).collect();
     assert!(changed.is_empty(), "P changed across the restart: {changed:?}\n{seen}");
+    Ok(())
+}
+
+/// A third configured peer that never comes up: a passive single-hop eBGP
+/// peer on A's link (a Cilium node whose k3s is not up yet).
+const NEVER_UP: &str = "\n[[peer]]\naddress = \"192.0.2.3\"\nremote-as = 65011\npassive = true\n";
+
+/// Issue 14 (2): a graceful start waits only when the kernel holds routes
+/// of an earlier run, and only for peers that can have given one. With a
+/// restart time of 120 s and a configured peer that never comes up:
+/// - a fresh start (nothing of ours in the kernel, as after a reboot)
+///   installs the peers' routes at once;
+/// - a start that keeps STALE (its gateway is A) does not wait for the
+///   peer that is the gateway of nothing kept: once A and B sent their
+///   tables, STALE goes, long before the restart time; the log says whom
+///   it did not wait for and whom it waited for.
+#[test]
+fn a_graceful_start_waits_only_for_what_it_keeps() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let fib = format!("[fib]\ninstall = true\ngraceful-restart = true\nrestart-time = 120\n{NEVER_UP}");
+    for stale in [false, true] {
+        let short = if stale { "fibgrk" } else { "fibgr0" };
+        let (lab, mdcd, _a, _b) = setup_lab(short, &fib, true, &[], stale)?;
+        // Well within the restart time (T is 30 s, the restart time 120).
+        wait_kernel(&lab, P, Some((A, "to-a")))?;
+        wait_kernel(&lab, Q, Some((A, "to-a")))?;
+        wait_kernel(&lab, STALE, None)?;
+        let v = wait_in_sync(&mdcd, 2)?;
+        assert_eq!(v["adopting"].as_bool(), Some(false), "{v}");
+        let log = std::fs::read_to_string(mdcd.dir().join("mdcd.log")).unwrap_or_default();
+        if stale {
+            assert!(log.contains("keeping 1 routes of an earlier run"), "{log}");
+            assert!(
+                log.contains("not waiting for 192.0.2.3: none of the kept routes goes through it"),
+                "{log}"
+            );
+            assert!(log.contains("End-of-RIB from 192.0.2.2 ipv4-unicast"), "{log}");
+            assert!(log.contains("every awaited peer sent its initial tables"), "{log}");
+        } else {
+            assert!(log.contains("no route of an earlier run in table 254: nothing to wait for"), "{log}");
+        }
+    }
     Ok(())
 }
