@@ -977,6 +977,34 @@ fn send_progress_restarts_or_stops_the_send_hold_timer() {
 
 // ---- Graceful restart helper ----------------------------------------------
 
+/// Our restart is over: the OPEN of the next connection has no R bit.
+#[test]
+fn restart_complete_clears_the_restart_state_bit_in_later_opens() {
+    let mut us = ours();
+    us.graceful_restart = Some(GracefulRestartConfig {
+        forwarding_families: vec![V4],
+        restarting: true,
+        ..GracefulRestartConfig::default()
+    });
+    let mut t = T::to_connect(us);
+    let a = t.ev(Event::TcpCrAcked);
+    let open = |a: &[Action]| {
+        sent(a)
+            .into_iter()
+            .find_map(|m| match m {
+                Message::Open(o) => o.graceful_restart().cloned(),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert!(open(&a).restart_state());
+    t.fsm.restart_complete();
+    // What the next connection sends.
+    let gr = t.fsm.our_open().graceful_restart().cloned().unwrap();
+    assert!(!gr.restart_state());
+    assert_eq!(gr.families.iter().map(|f| (f.family, f.flags)).collect::<Vec<_>>(), vec![(V4, 0x80)]);
+}
+
 fn gr_peer(restart_time: u16, n_bit: bool) -> PeerConfig {
     let mut p = theirs();
     p.graceful_restart = Some(GracefulRestartConfig {

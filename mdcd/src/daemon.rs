@@ -50,6 +50,17 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
         Some((f, kept)) => (Some(f), kept),
         None => (None, None),
     };
+    // Our side of graceful restart (RFC 4724): with the kernel routes kept
+    // across a stop, the peers keep ours; after a restart that found them,
+    // the OPENs say so (R bit) until BGP converged.
+    let restart = Restart {
+        preserves_forwarding: config.fib.install && config.fib.graceful_restart,
+        restart_time: config.fib.restart_time,
+        restarted: kept.is_some(),
+    };
+    if !restart.restarted {
+        let _ = speaker.restart_complete();
+    }
     // A graceful start with routes of an earlier run to keep: they stay
     // until the peers they may come from sent their initial tables.
     if let (Some(f), Some(gateways)) = (&fib, kept) {
@@ -62,19 +73,20 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
         let within = Duration::from_secs(u64::from(config.fib.restart_time));
         if adoption.done() {
             f.converged();
+            let _ = speaker.restart_complete();
         } else {
             info!(
                 "fib: graceful restart: waiting at most {} s for End-of-RIB from {}",
                 within.as_secs(),
                 adoption.describe()
             );
-            tokio::spawn(converge(end_of_ribs, adoption, within, f.clone()));
+            tokio::spawn(converge(end_of_ribs, adoption, within, f.clone(), speaker.clone()));
         }
     }
     let mut policies = Policies::new(&config, None);
 
     for peer in &config.peers {
-        match (&peer.address, peer_settings(&speaker, peer, config.local_as, &policies)) {
+        match (&peer.address, peer_settings(&speaker, peer, config.local_as, &policies, &restart)) {
             (_, Some(settings)) => {
                 if let Err(e) = speaker.add_peer(settings).await {
                     warn!(peer = %peer.address, "cannot add peer: {e}");
@@ -88,6 +100,7 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
                     config.local_as,
                     policies.clone(),
                     fib.clone(),
+                    restart.clone(),
                 ));
             }
             (PeerAddress::Ip(_), None) => {}
@@ -148,6 +161,7 @@ async fn converge(
     mut adoption: fib::adopt::Adoption,
     within: Duration,
     fib: fib::FibHandle,
+    speaker: Speaker,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     let deadline = tokio::time::sleep(within);
@@ -174,6 +188,40 @@ async fn converge(
         }
     }
     fib.converged();
+    // The restart is over: later OPENs carry no Restart State bit.
+    let _ = speaker.restart_complete();
+}
+
+/// What our OPENs say of graceful restart (RFC 4724), from `[fib]`.
+#[derive(Debug, Clone)]
+struct Restart {
+    /// `[fib] install` and `graceful-restart`: the kernel routes outlive
+    /// mdcd, so a peer may keep ours while mdcd restarts.
+    preserves_forwarding: bool,
+    /// `[fib] restart-time`.
+    restart_time: u16,
+    /// This start found the routes of an earlier run.
+    restarted: bool,
+}
+
+impl Restart {
+    /// The capability for a peer of `families`: with the kernel routes
+    /// kept, its unicast families (the ones installed) with the Forwarding
+    /// State bit, the configured restart time, and the Restart State bit
+    /// after a restart; otherwise a helper only (no family).
+    fn capability(&self, families: &[Family]) -> mdc_bgp::fsm::GracefulRestartConfig {
+        let mut gr = mdc_bgp::fsm::GracefulRestartConfig::default();
+        if self.preserves_forwarding {
+            gr.restart_time = self.restart_time;
+            gr.forwarding_families = families
+                .iter()
+                .copied()
+                .filter(|f| *f == Family::IPV4_UNICAST || *f == Family::IPV6_UNICAST)
+                .collect();
+            gr.restarting = self.restarted;
+        }
+        gr
+    }
 }
 
 /// SIGHUP: apply a valid new file's originated prefixes, policies, peer
@@ -342,6 +390,7 @@ fn peer_settings(
     peer: &PeerConfig,
     local_as: u32,
     policies: &Policies,
+    restart: &Restart,
 ) -> Option<mdc_bgp::speaker::PeerSettings> {
     let PeerAddress::Ip(ip) = &peer.address else { return None };
     let remote_as = match peer.remote_as {
@@ -364,6 +413,7 @@ fn peer_settings(
     s.config.families = peer.families.clone();
     s.config.send_hold_ms = peer.send_hold_time.map(|t| u64::from(t) * 1000);
     s.config.enforce_first_as = peer.enforce_first_as;
+    s.config.graceful_restart = Some(restart.capability(&peer.families));
     s.ipv6_next_hop = mdc_bgp::speaker::Ipv6NextHop {
         global: peer.ipv6_next_hop,
         interface: Some(crate::addresses::interface_lookup()),
@@ -399,6 +449,7 @@ async fn unnumbered_peer(
     local_as: u32,
     policies: Policies,
     fib: Option<fib::FibHandle>,
+    restart: Restart,
 ) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let name = ifname.clone();
@@ -418,7 +469,7 @@ async fn unnumbered_peer(
     }
     let mut with_ip = peer.clone();
     with_ip.address = PeerAddress::Ip(IpAddr::V6(ll));
-    let Some(mut s) = peer_settings(&speaker, &with_ip, local_as, &policies) else { return };
+    let Some(mut s) = peer_settings(&speaker, &with_ip, local_as, &policies, &restart) else { return };
     s.remote = SocketAddr::V6(std::net::SocketAddrV6::new(ll, peer.port, 0, ifindex));
     s.transport.interface = Some(ifname.clone());
     if peer.families.contains(&Family::IPV4_UNICAST) {
@@ -617,6 +668,22 @@ mod tests {
         );
         let config = Config::parse(std::path::Path::new("mdcd.toml"), &text).unwrap();
         config.peers.into_iter().next().unwrap()
+    }
+
+    /// With the kernel routes kept across a stop, our capability lists the
+    /// installed families with the F bit and `[fib] restart-time`, and the
+    /// R bit after a restart; otherwise we are a helper only.
+    #[test]
+    fn the_graceful_restart_capability_follows_fib() {
+        let families = [Family::IPV4_UNICAST, Family::IPV6_UNICAST, Family::L2VPN_EVPN];
+        let restart = Restart { preserves_forwarding: true, restart_time: 60, restarted: true };
+        let gr = restart.capability(&families);
+        assert_eq!((gr.restart_time, gr.restarting), (60, true));
+        assert_eq!(gr.forwarding_families, vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST]);
+        let fresh = Restart { restarted: false, ..restart.clone() }.capability(&families);
+        assert!(!fresh.restarting && fresh.forwarding_families.len() == 2);
+        let helper = Restart { preserves_forwarding: false, ..restart }.capability(&families);
+        assert!(!helper.restarting && helper.forwarding_families.is_empty() && helper.families.is_empty());
     }
 
     #[test]

@@ -69,12 +69,39 @@ pub struct GracefulRestartConfig {
     /// Advertise the N bit (RFC 8538: graceful restart also after a
     /// NOTIFICATION other than Hard Reset).
     pub notification: bool,
-    /// Families whose forwarding state we preserve across our own restart
-    /// (advertised with the F bit). Empty: we are a helper only.
+    /// Families whose forwarding state we preserved across our own
+    /// restart (advertised with the F bit).
     pub forwarding_families: Vec<Family>,
+    /// Families we restart gracefully for, whose forwarding state was not
+    /// preserved this time (advertised without the F bit; RFC 4724 §3).
+    /// Empty, with `forwarding_families`: we are a helper only.
+    pub families: Vec<Family>,
+    /// We restarted (the R bit, RFC 4724 §3): the peer does not wait for
+    /// our End-of-RIB before it sends us its routes. Cleared, and
+    /// `families` given the F bit, once the restart is over
+    /// ([`crate::fsm::Fsm::restart_complete`]).
+    pub restarting: bool,
     /// How long the peer's stale routes wait for its End-of-RIB once it is
     /// back, milliseconds.
     pub stale_path_ms: u64,
+}
+
+impl GracefulRestartConfig {
+    /// Our (re)start is over and our forwarding state is in place: no
+    /// Restart State bit, and the Forwarding State bit for every family
+    /// (it survives the loss of a session). False if nothing changed.
+    pub fn complete(&mut self) -> bool {
+        if !self.restarting && self.families.is_empty() {
+            return false;
+        }
+        self.restarting = false;
+        for f in std::mem::take(&mut self.families) {
+            if !self.forwarding_families.contains(&f) {
+                self.forwarding_families.push(f);
+            }
+        }
+        true
+    }
 }
 
 impl Default for GracefulRestartConfig {
@@ -83,6 +110,8 @@ impl Default for GracefulRestartConfig {
             restart_time: DEFAULT_RESTART_TIME,
             notification: true,
             forwarding_families: Vec::new(),
+            families: Vec::new(),
+            restarting: false,
             stale_path_ms: DEFAULT_STALE_PATH_MS,
         }
     }
@@ -256,17 +285,23 @@ impl PeerConfig {
             caps.push(Capability::AddPath(self.add_path.clone()));
         }
         if let Some(gr) = &self.graceful_restart {
+            let mut flags = if gr.notification { GracefulRestart::NOTIFICATION } else { 0 };
+            if gr.restarting {
+                flags |= GracefulRestart::RESTART_STATE;
+            }
+            let preserved = gr.forwarding_families.iter().map(|f| GracefulRestartFamily {
+                family: *f,
+                flags: GracefulRestartFamily::FORWARDING_STATE,
+            });
+            let not_preserved = gr
+                .families
+                .iter()
+                .filter(|f| !gr.forwarding_families.contains(f))
+                .map(|f| GracefulRestartFamily { family: *f, flags: 0 });
             caps.push(Capability::GracefulRestart(GracefulRestart {
-                flags: if gr.notification { GracefulRestart::NOTIFICATION } else { 0 },
+                flags,
                 restart_time: gr.restart_time.min(GracefulRestart::MAX_RESTART_TIME),
-                families: gr
-                    .forwarding_families
-                    .iter()
-                    .map(|f| GracefulRestartFamily {
-                        family: *f,
-                        flags: GracefulRestartFamily::FORWARDING_STATE,
-                    })
-                    .collect(),
+                families: preserved.chain(not_preserved).collect(),
             }));
         }
         if let Some(role) = self.role {
@@ -316,6 +351,34 @@ mod tests {
         assert_eq!(open.four_octet_as(), Some(65001));
         let gr = open.graceful_restart().unwrap();
         assert_eq!((gr.restart_time, gr.notification(), gr.families.len()), (120, true, 0));
+    }
+
+    /// RFC 4724 §3: the families we restart gracefully for, with the F bit
+    /// where the forwarding state was kept, the R bit after a restart; once
+    /// the restart is over, no R bit and every family with F.
+    #[test]
+    fn the_graceful_restart_capability_says_what_a_restart_kept() {
+        let mut c = config();
+        c.graceful_restart = Some(GracefulRestartConfig {
+            restart_time: 60,
+            forwarding_families: vec![Family::IPV4_UNICAST],
+            families: vec![Family::IPV6_UNICAST],
+            restarting: true,
+            ..Default::default()
+        });
+        let gr = c.open().graceful_restart().unwrap().clone();
+        assert!(gr.restart_state() && gr.notification());
+        assert_eq!(gr.restart_time, 60);
+        let flags: Vec<(Family, u8)> = gr.families.iter().map(|f| (f.family, f.flags)).collect();
+        assert_eq!(flags, vec![(Family::IPV4_UNICAST, 0x80), (Family::IPV6_UNICAST, 0)]);
+        let mut done = c.graceful_restart.clone().unwrap();
+        assert!(done.complete());
+        assert!(!done.complete(), "once");
+        c.graceful_restart = Some(done);
+        let gr = c.open().graceful_restart().unwrap().clone();
+        assert!(!gr.restart_state());
+        let flags: Vec<(Family, u8)> = gr.families.iter().map(|f| (f.family, f.flags)).collect();
+        assert_eq!(flags, vec![(Family::IPV4_UNICAST, 0x80), (Family::IPV6_UNICAST, 0x80)]);
     }
 
     #[test]

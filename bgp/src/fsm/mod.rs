@@ -355,6 +355,17 @@ impl Fsm {
         self.origin
     }
 
+    /// Our (re)start is over and our forwarding state is in place (RFC
+    /// 4724): the OPENs we send from now on carry no Restart State bit,
+    /// and the Forwarding State bit for every family we restart gracefully
+    /// for (it survives the loss of a session). An OPEN already sent stays
+    /// as it was.
+    pub fn restart_complete(&mut self) {
+        if self.config.graceful_restart.as_mut().is_some_and(GracefulRestartConfig::complete) {
+            self.our_open = self.config.open();
+        }
+    }
+
     /// Our end of the connection, as the transport gives it: a next hop
     /// equal to it is not usable (RFC 4271 §6.3). Set it when the
     /// connection is up, before the peer's OPEN.

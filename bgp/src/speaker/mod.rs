@@ -347,6 +347,7 @@ enum Command {
     RefreshFib(Family, Prefix),
     Stats(oneshot::Sender<RibStats>),
     Shutdown(Option<String>, oneshot::Sender<()>),
+    RestartComplete,
 }
 
 /// A running speaker. Cheap to clone; every clone drives the same speaker.
@@ -420,6 +421,7 @@ impl Speaker {
             to_rib,
             backlog: Arc::new(AtomicUsize::new(0)),
             fib: config.fib.clone(),
+            restart_complete: false,
         };
         let run = task.run(rx, accept_rx, from_peers);
         let rt = tokio::runtime::Handle::current();
@@ -638,6 +640,14 @@ impl Speaker {
         self.to_peer(peer, |r| PeerCmd::RouteRefresh(family, r)).await
     }
 
+    /// Our graceful (re)start is over and our forwarding state is in
+    /// place (RFC 4724): from now on every peer's OPEN carries no Restart
+    /// State bit and the Forwarding State bit for its graceful restart
+    /// families, and so do peers added later.
+    pub fn restart_complete(&self) -> Result<(), SpeakerError> {
+        self.send(Command::RestartComplete)
+    }
+
     /// Stop the whole speaker: Cease/Administrative Shutdown with this
     /// RFC 9003 message to every peer, then close everything. Returns once
     /// the NOTIFICATIONs are written (each bounded by [`CLOSE_GRACE`]).
@@ -688,6 +698,9 @@ struct SpeakerTask {
     backlog: Arc<AtomicUsize>,
     /// See [`SpeakerConfig::fib`].
     fib: Option<FibSink>,
+    /// [`Speaker::restart_complete`] was called: peers added later start
+    /// with their graceful restart capability completed too.
+    restart_complete: bool,
 }
 
 impl SpeakerTask {
@@ -756,7 +769,19 @@ impl SpeakerTask {
     fn on_cmd(&mut self, cmd: Command) {
         match cmd {
             Command::AddPeer(settings, reply) => {
-                let _ = reply.send(self.add_peer(*settings));
+                let mut settings = *settings;
+                if self.restart_complete
+                    && let Some(gr) = &mut settings.config.graceful_restart
+                {
+                    gr.complete();
+                }
+                let _ = reply.send(self.add_peer(settings));
+            }
+            Command::RestartComplete => {
+                self.restart_complete = true;
+                for p in self.peers.values() {
+                    let _ = p.tx.send(PeerCmd::RestartComplete);
+                }
             }
             Command::RemovePeer(ip, reply) => match self.peers.remove(&ip) {
                 None => {

@@ -107,6 +107,8 @@ pub(crate) enum PeerCmd {
         done: Option<oneshot::Sender<Result<(), SpeakerError>>>,
     },
     RouteRefresh(Family, oneshot::Sender<Result<(), SpeakerError>>),
+    /// Our graceful (re)start is over (RFC 4724): later OPENs say so.
+    RestartComplete,
 }
 
 /// Reports from the connect, reader and writer tasks, tagged with the
@@ -385,6 +387,15 @@ impl PeerTask {
                     let _ = done.send(Ok(()));
                 }
                 return exit;
+            }
+            PeerCmd::RestartComplete => {
+                if let Some(gr) = &mut self.settings.config.graceful_restart {
+                    gr.complete();
+                }
+                self.main.fsm.restart_complete();
+                if let Some(c) = &mut self.extra {
+                    c.fsm.restart_complete();
+                }
             }
             PeerCmd::RouteRefresh(family, done) => {
                 let ok = self.established().and_then(|c| c.session.as_ref().map(|s| (c.key, s))).and_then(
