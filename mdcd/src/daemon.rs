@@ -85,25 +85,15 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     }
     let mut policies = Policies::new(&config, None);
 
-    for peer in &config.peers {
-        match (&peer.address, peer_settings(&speaker, peer, config.local_as, &policies, &restart)) {
-            (_, Some(settings)) => {
-                if let Err(e) = speaker.add_peer(settings).await {
-                    warn!(peer = %peer.address, "cannot add peer: {e}");
+    {
+        let here = Here { speaker: &speaker, restart: &restart, fib: &fib };
+        for peer in &config.peers {
+            match &peer.address {
+                PeerAddress::Ip(_) => add_peer(&here, peer, config.local_as, &policies).await,
+                PeerAddress::Interface(ifname) => {
+                    spawn_unnumbered(&here, peer, ifname, config.local_as, &policies)
                 }
             }
-            (PeerAddress::Interface(ifname), None) => {
-                tokio::spawn(unnumbered_peer(
-                    speaker.clone(),
-                    peer.clone(),
-                    ifname.clone(),
-                    config.local_as,
-                    policies.clone(),
-                    fib.clone(),
-                    restart.clone(),
-                ));
-            }
-            (PeerAddress::Ip(_), None) => {}
         }
     }
     for prefix in &config.originate {
@@ -133,7 +123,10 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
                 info!("SIGTERM");
                 break;
             }
-            _ = hup.recv() => reload(&speaker, &path, &mut running, &mut policies).await,
+            _ = hup.recv() => {
+                let here = Here { speaker: &speaker, restart: &restart, fib: &fib };
+                reload(&here, &path, &mut running, &mut policies).await;
+            }
         }
     }
     api_task.abort();
@@ -227,7 +220,15 @@ impl Restart {
 /// SIGHUP: apply a valid new file's originated prefixes, policies, peer
 /// policy options and `[bgp]` options (policy changes with a soft reset: the
 /// sessions stay up); report an invalid file and keep everything as it is.
-async fn reload(speaker: &Speaker, path: &std::path::Path, running: &mut Config, policies: &mut Policies) {
+/// What a reload needs of the running daemon.
+struct Here<'a> {
+    speaker: &'a Speaker,
+    restart: &'a Restart,
+    fib: &'a Option<fib::FibHandle>,
+}
+
+async fn reload(here: &Here<'_>, path: &std::path::Path, running: &mut Config, policies: &mut Policies) {
+    let speaker = here.speaker;
     let new = match Config::load(path) {
         Ok(c) => c,
         Err(errors) => {
@@ -237,15 +238,8 @@ async fn reload(speaker: &Speaker, path: &std::path::Path, running: &mut Config,
             return;
         }
     };
-    let sessions = |c: &Config| c.peers.iter().map(session_part).collect::<Vec<_>>();
-    if sessions(&new) != sessions(running)
-        || new.router_id != running.router_id
-        || new.local_as != running.local_as
-    {
-        warn!(
-            "reload: peers' session settings, router-id and local-as need a restart of mdcd; \
-             originate, policies, [bgp] and the peers' policy options are applied now"
-        );
+    if new.router_id != running.router_id || new.local_as != running.local_as {
+        warn!("reload: router-id and local-as need a restart of mdcd; the rest of the file is applied now");
     }
     if new.bgp != running.bgp {
         info!("reload: [bgp] options changed: deciding every route again");
@@ -254,8 +248,48 @@ async fn reload(speaker: &Speaker, path: &std::path::Path, running: &mut Config,
         }
     }
     let fresh = Policies::new(&new, Some(policies));
+    // Peers gone from the file: Cease/Peer De-configured, and their routes go.
+    for old in running.peers.iter().filter(|o| !new.peers.iter().any(|p| p.address == o.address)) {
+        match &old.address {
+            PeerAddress::Ip(ip) => match speaker.remove_peer(*ip).await {
+                Ok(()) => info!(peer = %ip, "reload: peer removed"),
+                Err(e) => warn!(peer = %ip, "reload: cannot remove the peer: {e}"),
+            },
+            PeerAddress::Interface(name) => {
+                warn!(interface = %name, "reload: removing an unnumbered peer needs a restart of mdcd")
+            }
+        }
+    }
     for peer in &new.peers {
-        let Some(old) = running.peers.iter().find(|p| p.address == peer.address) else { continue };
+        let old = running.peers.iter().find(|p| p.address == peer.address);
+        let changed = old.map(|o| session_changes(o, peer));
+        match (&peer.address, &changed) {
+            // New, or its session settings changed: (re)started alone.
+            (PeerAddress::Ip(ip), None) => {
+                info!(peer = %ip, "reload: peer added");
+                add_peer(here, peer, new.local_as, &fresh).await;
+                continue;
+            }
+            (PeerAddress::Ip(ip), Some(fields)) if !fields.is_empty() => {
+                info!(peer = %ip, "reload: {} changed: the session is reset", fields.join(", "));
+                if let Err(e) = speaker.remove_peer(*ip).await {
+                    warn!(peer = %ip, "reload: {e}");
+                }
+                add_peer(here, peer, new.local_as, &fresh).await;
+                continue;
+            }
+            (PeerAddress::Interface(name), None) => {
+                info!(interface = %name, "reload: unnumbered peer added");
+                spawn_unnumbered(here, peer, name, new.local_as, &fresh);
+                continue;
+            }
+            (PeerAddress::Interface(name), Some(fields)) if !fields.is_empty() => {
+                warn!(interface = %name, "reload: {} of an unnumbered peer: needs a restart of mdcd", fields.join(", "));
+                continue;
+            }
+            _ => {}
+        }
+        let Some(old) = old else { continue };
         let ip = match &peer.address {
             PeerAddress::Ip(ip) => *ip,
             // Unnumbered: policies apply from the next start.
@@ -302,6 +336,67 @@ fn rib_config(config: &Config) -> RibConfig {
         b.maximum_paths.per_family.iter().map(|(f, n)| (*f, usize::from(*n))).collect();
     r.multipath_relax = b.multipath_relax;
     r
+}
+
+/// Add a configured IP peer to the running speaker.
+async fn add_peer(here: &Here<'_>, peer: &PeerConfig, local_as: u32, policies: &Policies) {
+    let Some(settings) = peer_settings(here.speaker, peer, local_as, policies, here.restart) else { return };
+    if let Err(e) = here.speaker.add_peer(settings).await {
+        warn!(peer = %peer.address, "cannot add peer: {e}");
+    }
+}
+
+/// Look for an unnumbered peer's neighbour and add it when found.
+fn spawn_unnumbered(here: &Here<'_>, peer: &PeerConfig, ifname: &str, local_as: u32, policies: &Policies) {
+    tokio::spawn(unnumbered_peer(
+        here.speaker.clone(),
+        peer.clone(),
+        ifname.to_string(),
+        local_as,
+        policies.clone(),
+        here.fib.clone(),
+        here.restart.clone(),
+    ));
+}
+
+/// The session settings that differ between two configurations of one
+/// peer, by their names in the file (empty: nothing that needs a reset).
+fn session_changes(old: &PeerConfig, new: &PeerConfig) -> Vec<&'static str> {
+    let (a, b) = (session_part(old), session_part(new));
+    let mut changed = Vec::new();
+    let mut check = |name: &'static str, differs: bool| {
+        if differs {
+            changed.push(name);
+        }
+    };
+    check("remote-as", a.remote_as != b.remote_as);
+    check("password", a.password != b.password);
+    check("local-address", a.local_address != b.local_address);
+    check("multihop", a.multihop != b.multihop);
+    check("gtsm", a.gtsm != b.gtsm);
+    check("hold-time", a.hold_time != b.hold_time);
+    check("keepalive", a.keepalive != b.keepalive);
+    check("connect-retry", a.connect_retry != b.connect_retry);
+    check("passive", a.passive != b.passive);
+    check("families", a.families != b.families);
+    check("port", a.port != b.port);
+    check("send-hold-time", a.send_hold_time != b.send_hold_time);
+    check("extended-nexthop", a.extended_nexthop != b.extended_nexthop);
+    check("add-path-receive", a.add_path_receive != b.add_path_receive);
+    check("enforce-first-as", a.enforce_first_as != b.enforce_first_as);
+    check("ipv6-next-hop", a.ipv6_next_hop != b.ipv6_next_hop);
+    // Anything else that would make the two differ is a field this list
+    // does not know yet: reset rather than miss it.
+    // add-path-send is applied at run time: the RIB sends as many paths as
+    // the session's negotiated ADD-PATH allows (the capability follows at
+    // the next session), so a change does not reset the session.
+    let mut a = a;
+    a.description.clone_from(&b.description);
+    a.add_path_send = b.add_path_send;
+    if changed.is_empty() && a != b {
+        changed.push("session settings");
+    }
+    changed
 }
 
 /// A peer's settings without what a reload applies at run time.
@@ -686,8 +781,35 @@ mod tests {
         assert!(!helper.restarting && helper.forwarding_families.is_empty() && helper.families.is_empty());
     }
 
+    /// A reload resets a peer's session only for a session setting, and
+    /// names it; policies, description and add-path-send are applied live.
     #[test]
-    fn a_reload_applies_how_many_paths_but_adding_or_removing_add_path_needs_a_restart() {
+    fn a_reload_resets_a_session_only_for_its_session_settings() {
+        let base = peer("");
+        assert!(session_changes(&base, &peer("")).is_empty(), "the same file changes nothing");
+        for (line, name) in [
+            ("hold-time = 30", "hold-time"),
+            ("passive = true", "passive"),
+            ("password = \"x\"", "password"),
+            ("families = [\"ipv6-unicast\"]", "families"),
+            ("enforce-first-as = false", "enforce-first-as"),
+            ("ipv6-next-hop = \"2001:db8::9\"", "ipv6-next-hop"),
+            ("remote-as = 65009", "remote-as"),
+        ] {
+            let text = format!(
+                "router-id = \"192.0.2.1\"\nlocal-as = 65001\n[[peer]]\naddress = \"192.0.2.2\"\n{}{line}\n",
+                if name == "remote-as" { "" } else { "remote-as = 65002\n" }
+            );
+            let changed = Config::parse(std::path::Path::new("mdcd.toml"), &text).unwrap().peers.remove(0);
+            assert_eq!(session_changes(&base, &changed), vec![name], "{line}");
+        }
+        for line in ["description = \"core\"", "next-hop-self = true", "add-path-send = \"all\""] {
+            assert!(session_changes(&base, &peer(line)).is_empty(), "{line}");
+        }
+    }
+
+    #[test]
+    fn session_part_keeps_whether_add_path_is_sent_not_how_many_paths() {
         let (none, all, two) = (peer(""), peer("add-path-send = \"all\""), peer("add-path-send = 2"));
         assert!(session_part(&all) == session_part(&two), "the count is applied at run time");
         assert!(rib_options(&all) != rib_options(&two));

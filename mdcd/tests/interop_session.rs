@@ -633,3 +633,102 @@ fn ebgp_multihop_reaches_a_peer_behind_a_router() -> Result<()> {
 fn single_hop_ebgp_sends_ttl_1() -> Result<()> {
     multihop("mhop1", None)
 }
+
+// ---------------------------------------------------------------------------
+// 10. SIGHUP adds, removes and resets peers, each alone (issue 14, item 4)
+// ---------------------------------------------------------------------------
+
+/// How many times FRR's session with `addr` came up.
+fn established_count(frr: &Frr, addr: &str) -> Result<u64> {
+    let n = frr_neighbor(frr, addr)?;
+    Ok(n["connectionsEstablished"].as_u64().unwrap_or(0))
+}
+
+/// As BIRD's `configure`: a reload starts a peer added to the file, sends
+/// a peer removed from it Cease/Peer De-configured (RFC 4486) and drops it,
+/// resets a peer whose session settings changed, and leaves every other
+/// session alone; the log says what changed. The same file again changes
+/// nothing and warns about nothing.
+#[test]
+fn sighup_adds_removes_and_resets_peers_alone() -> Result<()> {
+    if !require_interop(&["frr"]) {
+        return Ok(());
+    }
+    let lab = Lab::new("hupers")?
+        .node("mdcd")?
+        .node("a")?
+        .node("b")?
+        .link("mdcd", "192.0.2.1/30", "a", "192.0.2.2/30")?
+        .link("mdcd", "198.51.100.1/30", "b", "198.51.100.2/30")?;
+    let mdcd = Mdcd::start_in(
+        &lab,
+        "mdcd",
+        bins(),
+        BgpConfig::new(65001, "192.0.2.1")
+            .neighbor(Neighbor::new("192.0.2.2", 65002))
+            .network("203.0.113.0/26"),
+    )?;
+    let a = Frr::start_in(
+        &lab,
+        "a",
+        BgpConfig::new(65002, "192.0.2.2").neighbor(Neighbor::new("192.0.2.1", 65001)),
+    )?;
+    let b = Frr::start_in(
+        &lab,
+        "b",
+        BgpConfig::new(65003, "198.51.100.2").neighbor(Neighbor::new("198.51.100.1", 65001)),
+    )?;
+    a.wait_established("192.0.2.1", T)?;
+    a.wait_route("203.0.113.0/26", T, &|r| r.as_path == [65001])?;
+    assert_eq!(established_count(&a, "192.0.2.1")?, 1);
+    let log_has = |what: &str| mdcd_log(&mdcd).lines().any(|l| l.contains(what));
+
+    // The same file: nothing happens, nothing is said to need a restart.
+    mdcd.reload()?;
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!log_has("need a restart") && !log_has("needs a restart"), "{}", mdcd_log(&mdcd));
+    assert_eq!(established_count(&a, "192.0.2.1")?, 1);
+
+    // B added: it comes up with our route; A untouched.
+    mdcd.reconfigure(|c| c.neighbors.push(Neighbor::new("198.51.100.2", 65003)))?;
+    b.wait_established("198.51.100.1", T)?;
+    b.wait_route("203.0.113.0/26", T, &|r| r.as_path == [65001])?;
+    assert!(log_has("reload: peer added"), "{}", mdcd_log(&mdcd));
+    assert_eq!(established_count(&a, "192.0.2.1")?, 1, "A's session was reset by adding B");
+
+    // A's send hold time changed: A alone is reset, and the log names why.
+    mdcd.set_peer_options("192.0.2.2", &["send-hold-time = 600"])?;
+    mdcd.reload()?;
+    wait_until("FRR A's session with mdcd up again", T, POLL, || {
+        let n = frr_neighbor(&a, "192.0.2.1")?;
+        let up = n["bgpState"].as_str() == Some("Established");
+        Ok(if up && n["connectionsEstablished"].as_u64() == Some(2) {
+            Check::Done(())
+        } else {
+            let log = mdcd_log(&mdcd);
+            let reloads: Vec<&str> = log.lines().filter(|l| l.contains("reload")).collect();
+            Check::Pending(format!(
+                "{} {} {}; mdcd: {reloads:?}",
+                n["bgpState"], n["connectionsEstablished"], n["lastResetDueTo"]
+            ))
+        })
+    })?;
+    assert!(log_has("send-hold-time changed: the session is reset"), "{}", mdcd_log(&mdcd));
+    assert_eq!(established_count(&b, "198.51.100.1")?, 1, "B's session was reset by A's change");
+
+    // B removed: FRR B hears Cease/Peer De-configured, mdcd forgets it.
+    mdcd.reconfigure(|c| c.neighbors.retain(|n| n.address.to_string() != "198.51.100.2"))?;
+    wait_not_established(&b, "198.51.100.1", T)?;
+    let nb = frr_neighbor(&b, "198.51.100.1")?;
+    let text = nb.to_string();
+    assert!(
+        text.contains("Peer Unconfigured") || text.contains("De-configured") || text.contains("Deconfigured"),
+        "FRR B does not report Cease/3: {nb}"
+    );
+    let listed: Vec<String> =
+        mdcd.neighbors_json()?.iter().filter_map(|n| n["address"].as_str().map(str::to_string)).collect();
+    assert_eq!(listed, vec!["192.0.2.2".to_string()]);
+    assert_eq!(established_count(&a, "192.0.2.1")?, 2, "A's session was reset by removing B");
+    assert!(log_has("reload: peer removed"), "{}", mdcd_log(&mdcd));
+    Ok(())
+}
