@@ -275,6 +275,12 @@ impl Mdcd {
         self.reload()
     }
 
+    /// Change the config for the next [`Mdcd::start`] (while mdcd is down,
+    /// e.g. after [`Mdcd::kill`]): nothing is written or signalled now.
+    pub fn change_config(&self, change: impl FnOnce(&mut BgpConfig)) {
+        change(&mut lock(&self.config));
+    }
+
     /// Replace the extra `key = value` lines of the `[[peer]]` table of
     /// `address` (those of [`Mdcd::peer_option`]) for the next
     /// [`Mdcd::reconfigure`] / [`Mdcd::reload`] or start.
