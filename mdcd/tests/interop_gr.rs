@@ -630,7 +630,17 @@ fn mdcd_restart_keeps_its_announcements_at_frr_and_the_data_path() -> Result<()>
         "m's kernel lost mdcd's route to {F_LO_P} across the restart: {m_seen}"
     );
 
-    // A later session, after the restart converged: the R bit is clear.
+    // A later session, after the restart converged (mdcd got FRR's
+    // End-of-RIBs and reconciled its table): the R bit is clear.
+    wait_until("mdcd: the graceful start converged", T, POLL, || {
+        let v = mdcd.fib_json()?;
+        Ok(if v["adopting"].as_bool() == Some(false) {
+            Check::Done(())
+        } else {
+            Check::Pending(v.to_string())
+        })
+    })
+    .map_err(|e| mdcd.with_log(frr.with_log(e)))?;
     frr.vtysh(&[&format!("clear bgp {MDCD}")])?;
     let n = wait_until("a new session between FRR and mdcd", T, POLL, || {
         let n = frr_neighbor(&frr)?;
