@@ -45,6 +45,9 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     };
     let speaker = Speaker::start(speaker_config)?;
     info!(router_id = %config.router_id, local_as = config.local_as, "mdcd started");
+    for w in &config.warnings {
+        warn!("{w}");
+    }
     let started = kernel.map(|k| k.start(&config.fib, speaker.clone(), tokio::runtime::Handle::current()));
     let (fib, kept) = match started {
         Some((f, kept)) => (Some(f), kept),
@@ -238,6 +241,9 @@ async fn reload(here: &Here<'_>, path: &std::path::Path, running: &mut Config, p
             return;
         }
     };
+    for w in &new.warnings {
+        warn!("reload: {w}");
+    }
     if new.router_id != running.router_id || new.local_as != running.local_as {
         warn!("reload: router-id and local-as need a restart of mdcd; the rest of the file is applied now");
     }

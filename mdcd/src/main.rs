@@ -39,6 +39,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
     println!(
         "{}: router-id {}, AS {}, {} peer(s), {} prefix(es) to originate: OK",
         args.config.display(),

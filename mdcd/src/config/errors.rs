@@ -55,12 +55,38 @@ pub(super) struct Errors<'a> {
     file: &'a Path,
     text: &'a str,
     list: Vec<ConfigError>,
+    /// What is valid but most likely not what was meant.
+    warnings: Vec<ConfigError>,
 }
 
 impl<'a> Errors<'a> {
     /// No error yet in `text`, the contents of `file`.
     pub(super) fn new(file: &'a Path, text: &'a str) -> Errors<'a> {
-        Errors { file, text, list: Vec::new() }
+        Errors { file, text, list: Vec::new(), warnings: Vec::new() }
+    }
+
+    /// A warning at `span`: the file is valid, but says something that is
+    /// most likely not what was meant.
+    pub(super) fn warn_at(
+        &mut self,
+        span: Option<Range<usize>>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let line = span.map(|s| self.line_col(s.start));
+        self.warnings.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The warnings, in the order of the file.
+    pub(super) fn take_warnings(&mut self) -> Vec<ConfigError> {
+        let mut w = std::mem::take(&mut self.warnings);
+        w.sort_by_key(|e| e.line.unwrap_or((usize::MAX, 0)));
+        w
     }
 
     pub(super) fn is_empty(&self) -> bool {

@@ -56,6 +56,21 @@ fn originate(errors: &mut Errors<'_>, raw: &[Spanned<String>]) -> Vec<Prefix> {
     let mut originate = Vec::new();
     for (i, p) in raw.iter().enumerate() {
         match p.get_ref().parse::<Prefix>() {
+            // Host bits are an error, not cleared: "198.51.100.77/24" for an
+            // Elastic IP would announce 256 addresses.
+            Ok(prefix) if !has_no_host_bits(p.get_ref(), &prefix) => errors.at(
+                Some(p.span()),
+                format!("originate[{i}]"),
+                format!(
+                    "{} has host bits set: the prefix is {prefix}, the single address {}/{}",
+                    p.get_ref().trim(),
+                    p.get_ref().trim().split('/').next().unwrap_or_default(),
+                    if prefix.addr().is_ipv4() { 32 } else { 128 }
+                ),
+            ),
+            Ok(prefix) if originate.contains(&prefix) => {
+                errors.warn_at(Some(p.span()), format!("originate[{i}]"), format!("{prefix} is listed twice"))
+            }
             Ok(prefix) => originate.push(prefix),
             Err(e) => errors.at(
                 Some(p.span()),
@@ -65,6 +80,12 @@ fn originate(errors: &mut Errors<'_>, raw: &[Spanned<String>]) -> Vec<Prefix> {
         }
     }
     originate
+}
+
+/// The address written before the `/` is the prefix's own (no host bits).
+fn has_no_host_bits(text: &str, prefix: &Prefix) -> bool {
+    let addr = text.trim().split('/').next().unwrap_or_default();
+    addr.parse::<std::net::IpAddr>().is_ok_and(|a| a == prefix.addr())
 }
 
 fn listen_port(errors: &mut Errors<'_>, raw: Option<&Spanned<i64>>) -> Option<u16> {

@@ -162,9 +162,52 @@ pub use self::peer::{
 };
 use self::policy::{RawPolicy, RawPrefixList};
 
+/// RFC 8212: an eBGP peer without an import (export) policy is sent
+/// (accepted from) nothing while `ebgp-requires-policy` is on, as FRR does.
+/// Valid, but worth a word at `--check` and at start.
+fn rfc8212_warnings(
+    errors: &mut Errors<'_>,
+    raw: &[toml::Spanned<peer::RawPeer>],
+    peers: &[PeerConfig],
+    local_as: u32,
+    requires_policy: bool,
+) {
+    if !requires_policy {
+        return;
+    }
+    for (i, (p, r)) in peers.iter().zip(raw).enumerate() {
+        if !p.is_ebgp(local_as) {
+            continue;
+        }
+        let missing: Vec<&str> = [("import", &p.import), ("export", &p.export)]
+            .into_iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        let what = match missing.as_slice() {
+            ["import", "export"] => "nothing will be accepted from it or sent to it",
+            ["import"] => "nothing will be accepted from it",
+            ["export"] => "nothing will be sent to it",
+            _ => continue,
+        };
+        errors.warn_at(
+            Some(r.span()),
+            format!("peer[{i}]"),
+            format!(
+                "an eBGP peer without {} policy: {what} (RFC 8212; set {} = \"POLICY\", or [bgp] ebgp-requires-policy = false)",
+                missing.join(" or "),
+                missing.join(" / ")
+            ),
+        );
+    }
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// What is valid but most likely not meant (duplicates, RFC 8212), to
+    /// say at `--check`, start and reload.
+    pub warnings: Vec<ConfigError>,
     pub router_id: Ipv4Addr,
     pub local_as: u32,
     pub peers: Vec<PeerConfig>,
@@ -239,7 +282,7 @@ impl Config {
         let fib = fib::parse(&mut errors, raw.fib.as_ref());
         let prefix_lists = policy::parse_prefix_lists(&mut errors, &raw.prefix_list);
         let policies = policy::parse(&mut errors, &raw.policy, &prefix_lists);
-        let peers = peer::parse(&mut errors, &raw.peer, global.local_as, &policies);
+        let peers = peer::parse(&mut errors, &raw.peer, global.local_as, global.router_id, &policies);
         let api_socket = api::parse(&mut errors, raw.api.as_ref());
 
         let Global { router_id, local_as, originate, listen_port } = global;
@@ -255,6 +298,8 @@ impl Config {
         else {
             return Err(errors.into_sorted());
         };
+        rfc8212_warnings(&mut errors, &raw.peer, &peers, local_as, bgp.ebgp_requires_policy);
+        let warnings = errors.take_warnings();
         Ok(Config {
             router_id,
             local_as,
@@ -266,6 +311,7 @@ impl Config {
             fib,
             prefix_lists,
             policies,
+            warnings,
         })
     }
 }

@@ -220,15 +220,44 @@ pub(super) fn parse(
     errors: &mut Errors<'_>,
     raw: &[Spanned<RawPeer>],
     local_as: Option<u32>,
+    router_id: Option<std::net::Ipv4Addr>,
     policies: &BTreeMap<String, Arc<Policy>>,
 ) -> Vec<PeerConfig> {
     let mut peers = Vec::new();
     let mut seen = HashSet::new();
     for (i, p) in raw.iter().enumerate() {
         let at = At { i, span: p.span() };
-        peers.extend(peer(errors, &at, p.get_ref(), &mut seen, local_as, policies));
+        let peer = peer(errors, &at, p.get_ref(), &mut seen, local_as, policies);
+        if let (Some(peer), Some(a)) = (&peer, &p.get_ref().address) {
+            peer_address_usable(errors, &at, a, peer, router_id);
+        }
+        peers.extend(peer);
     }
     peers
+}
+
+/// A peer's address must be one a session can be opened with: not
+/// unspecified, multicast or broadcast, and not this node's own (its
+/// router id, or the peer's `local-address`).
+fn peer_address_usable(
+    errors: &mut Errors<'_>,
+    at: &At,
+    raw: &Spanned<String>,
+    peer: &PeerConfig,
+    router_id: Option<std::net::Ipv4Addr>,
+) {
+    let PeerAddress::Ip(ip) = peer.address else { return };
+    let why = match ip {
+        _ if ip.is_unspecified() => Some("is the unspecified address".to_string()),
+        _ if ip.is_multicast() => Some("is a multicast address".to_string()),
+        IpAddr::V4(a) if a.is_broadcast() => Some("is the broadcast address".to_string()),
+        IpAddr::V4(a) if Some(a) == router_id => Some("is this node's own router-id".to_string()),
+        _ if Some(ip) == peer.local_address => Some("is this peer's own local-address".to_string()),
+        _ => None,
+    };
+    if let Some(why) = why {
+        errors.at(Some(raw.span()), at.field("address"), format!("{ip} {why}: a BGP peer cannot be there"));
+    }
 }
 
 /// Which peer, for messages: its index and its table in the file.

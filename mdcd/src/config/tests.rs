@@ -473,3 +473,59 @@ fn ipv6_next_hop() {
         assert!(e[0].contains(why), "{v}: {e:?}");
     }
 }
+
+/// Issue 14 (6): an originated prefix with host bits set is an error
+/// (an Elastic IP typo would announce 256 addresses), a duplicate a warning;
+/// a peer at the unspecified, a multicast or broadcast address or at this
+/// node's own is an error; an eBGP peer without policies under RFC 8212 is
+/// a warning that says what will happen.
+#[test]
+fn stricter_checks_and_warnings() {
+    let e = errors(&format!("{HEAD}originate = [\"198.51.100.77/24\", \"2001:db8::5/64\"]\n"));
+    assert_eq!(
+        e,
+        [
+            "mdcd.toml:3:14: originate[0]: 198.51.100.77/24 has host bits set: the prefix is 198.51.100.0/24, the single address 198.51.100.77/32",
+            "mdcd.toml:3:34: originate[1]: 2001:db8::5/64 has host bits set: the prefix is 2001:db8::/64, the single address 2001:db8::5/128",
+        ]
+    );
+    let c = parse(&format!("{HEAD}originate = [\"198.51.100.0/24\", \"198.51.100.0/24\"]\n")).unwrap();
+    assert_eq!(c.originate.len(), 1);
+    assert_eq!(c.warnings.len(), 1);
+    assert_eq!(c.warnings[0].to_string(), "mdcd.toml:3:33: originate[1]: 198.51.100.0/24 is listed twice");
+
+    for (address, why) in [
+        ("0.0.0.0", "is the unspecified address"),
+        ("::", "is the unspecified address"),
+        ("224.0.0.5", "is a multicast address"),
+        ("ff02::2", "is a multicast address"),
+        ("255.255.255.255", "is the broadcast address"),
+        ("192.0.2.1", "is this node's own router-id"),
+    ] {
+        let e = errors(&format!("{HEAD}[[peer]]\naddress = \"{address}\"\nremote-as = 65002\n"));
+        assert_eq!(e.len(), 1, "{address}: {e:?}");
+        assert!(e[0].starts_with("mdcd.toml:4:11: peer[0].address: "), "{e:?}");
+        assert!(e[0].contains(why), "{address}: {e:?}");
+    }
+    let e = errors(&format!(
+        "{HEAD}[[peer]]\naddress = \"192.0.2.9\"\nremote-as = 65002\nlocal-address = \"192.0.2.9\"\n"
+    ));
+    assert!(e[0].contains("is this peer's own local-address"), "{e:?}");
+
+    let text = format!(
+        "{HEAD}[policy.p]\ndefault = \"accept\"\n[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 65002\n\
+         [[peer]]\naddress = \"192.0.2.3\"\nremote-as = 65003\nimport = \"p\"\n\
+         [[peer]]\naddress = \"192.0.2.4\"\nremote-as = 65003\nimport = \"p\"\nexport = \"p\"\n\
+         [[peer]]\naddress = \"192.0.2.5\"\nremote-as = 65001\n"
+    );
+    let c = parse(&text).unwrap();
+    let w: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("peer[0]: an eBGP peer without import or export policy: nothing will be accepted from it or sent to it (RFC 8212"), "{w:?}");
+    assert!(
+        w[1].contains("peer[1]: an eBGP peer without export policy: nothing will be sent to it"),
+        "{w:?}"
+    );
+    let off = parse(&format!("{text}[bgp]\nebgp-requires-policy = false\n")).unwrap();
+    assert!(off.warnings.is_empty(), "{:?}", off.warnings);
+}
