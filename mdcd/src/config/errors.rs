@@ -302,3 +302,75 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Scalar<T> {
         d.deserialize_any(V(PhantomData))
     }
 }
+
+/// The keys of the file's top level (before any `[table]`).
+const TOP_LEVEL_KEYS: &[&str] = &["router-id", "local-as", "originate", "listen-port"];
+
+/// A TOML or serde message in the words of the file: no Rust type names,
+/// the nearest key for a typo, and a hint for a top-level key written
+/// inside a table.
+pub(super) fn friendly(message: &str) -> String {
+    let message = message.trim();
+    if message.contains("untagged enum RawAs") {
+        return "expected an AS number: 1-4294967295 or \"65000.10\", or \"internal\" or \"external\"".into();
+    }
+    if message.contains("untagged enum") {
+        return "expected a number or one of the words this key takes".into();
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((key, tail)) = rest.split_once('`')
+    {
+        return unknown_key(key, tail);
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        let expected = match expected {
+            "i64" | "u64" | "u32" | "u16" | "u8" | "i32" => "a whole number",
+            "a boolean" => "true or false",
+            "a string" => "a string in quotes",
+            "a sequence" => "a list in [ ]",
+            "a map" | "struct" => "a table",
+            other => other,
+        };
+        return format!("expected {expected}, found {found}");
+    }
+    message.to_string()
+}
+
+/// "unknown key": the nearest known key if one is close, and a hint when
+/// the key belongs at the top of the file.
+fn unknown_key(key: &str, tail: &str) -> String {
+    let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+    if TOP_LEVEL_KEYS.contains(&key) {
+        return format!(
+            "`{key}` is a top-level key, but it is written after a [table] header, so TOML puts it in that \
+             table: move it above the first [table] or [[peer]]"
+        );
+    }
+    let nearest = known.iter().map(|k| (distance(key, k), *k)).filter(|(d, _)| *d <= 3).min();
+    let keys = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    match nearest {
+        Some((_, k)) => format!("unknown key `{key}`: did you mean `{k}`? (the keys here: {keys})"),
+        None if known.is_empty() => format!("unknown key `{key}`"),
+        None => format!("unknown key `{key}`; the keys here: {keys}"),
+    }
+}
+
+/// Edit distance, ignoring `-` and `_` (so `holdtime` is `hold-time`).
+fn distance(a: &str, b: &str) -> usize {
+    let clean = |s: &str| s.chars().filter(|c| *c != '-' && *c != '_').collect::<Vec<char>>();
+    let (a, b) = (clean(a), clean(b));
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(usize::MAX) + usize::from(ca != cb);
+            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX) + 1;
+            let ins = cur.get(j).copied().unwrap_or(usize::MAX) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}

@@ -271,7 +271,7 @@ impl Config {
         let raw: RawConfig = match toml::from_str(text) {
             Ok(raw) => raw,
             Err(e) => {
-                let message = e.message().to_string();
+                let message = errors::friendly(e.message());
                 errors.at(e.span(), "", message);
                 return Err(errors.into_sorted());
             }

@@ -392,15 +392,25 @@ fn remote_as(errors: &mut Errors<'_>, at: &At, p: &RawPeer) -> Option<RemoteAs> 
         RawAs::Number(n) if (1..=4_294_967_295).contains(n) => Some(RemoteAs::Number(*n as u32)),
         RawAs::Word(w) if w == "internal" => Some(RemoteAs::Internal),
         RawAs::Word(w) if w == "external" => Some(RemoteAs::External),
+        RawAs::Word(w) if asdot(w).is_some() => asdot(w).map(RemoteAs::Number),
         _ => {
             errors.at(
                 Some(p.remote_as.span()),
                 at.field("remote-as"),
-                "expected an AS number 1-4294967295, \"internal\" or \"external\"",
+                "expected an AS number: 1-4294967295 or \"65000.10\", or \"internal\" or \"external\"",
             );
             None
         }
     }
+}
+
+/// An AS number in asdot notation (RFC 5396): "65000.10" is 65000 × 65536
+/// + 10. Not 0.
+fn asdot(w: &str) -> Option<u32> {
+    let (high, low) = w.split_once('.')?;
+    let (high, low) = (high.parse::<u16>().ok()?, low.parse::<u16>().ok()?);
+    let asn = (u32::from(high) << 16) | u32::from(low);
+    (asn != 0).then_some(asn)
 }
 
 /// How the session's packets are protected and sent.

@@ -437,12 +437,22 @@ mod tests {
             errors(&format!("{HEAD}[policy.p]\n[[policy.p.term]]\nmatch = {{ comunity = \"65000:1\" }}\n"));
         assert_eq!(e.len(), 1, "{e:#?}");
         assert!(e[0].starts_with("mdcd.toml:5:11:"), "{}", e[0]);
-        assert!(e[0].contains("unknown field `comunity`") && e[0].contains("`community`"), "{}", e[0]);
+        assert!(
+            e[0].contains("unknown key `comunity`: did you mean `community`?")
+                && e[0].contains("`community`"),
+            "{}",
+            e[0]
+        );
         assert!(e[0].contains("`as-path-regex`"), "lists the allowed keys: {}", e[0]);
 
         let e = errors(&format!("{HEAD}[policy.p]\n[[policy.p.term]]\nset = {{ localpref = 1 }}\n"));
         assert_eq!(e.len(), 1, "{e:#?}");
-        assert!(e[0].contains("unknown field `localpref`") && e[0].contains("`local-pref`"), "{}", e[0]);
+        assert!(
+            e[0].contains("unknown key `localpref`: did you mean `local-pref`?")
+                && e[0].contains("`local-pref`"),
+            "{}",
+            e[0]
+        );
 
         let e = errors(&format!(
             "{HEAD}[[peer]]\naddress = \"192.0.2.2\"\nremote-as = 1\n[peer.max-prefix]\nipv4 = 1\n"

@@ -529,3 +529,43 @@ fn stricter_checks_and_warnings() {
     let off = parse(&format!("{text}[bgp]\nebgp-requires-policy = false\n")).unwrap();
     assert!(off.warnings.is_empty(), "{:?}", off.warnings);
 }
+
+/// Issue 14 (6): messages in the words of the file: no Rust type names,
+/// the nearest key for a typo, a hint for a top-level key inside a table;
+/// asdot AS numbers are taken.
+#[test]
+fn messages_speak_the_files_language() {
+    let peer = |body: &str| format!("{HEAD}[[peer]]\naddress = \"192.0.2.2\"\n{body}\n");
+    let cases = [
+        (
+            peer("remote-as = 1.5"),
+            "mdcd.toml:5:13: expected an AS number: 1-4294967295 or \"65000.10\", or \"internal\" or \"external\"",
+        ),
+        (
+            peer("remote-as = 65002\nhold-time = \"x\""),
+            "mdcd.toml:6:13: expected a whole number, found string \"x\"",
+        ),
+        (
+            peer("remote-as = 65002\nholdtime = 9"),
+            "mdcd.toml:6:1: unknown key `holdtime`: did you mean `hold-time`?",
+        ),
+        (
+            peer("remote-as = 65002\npasive = true"),
+            "mdcd.toml:6:1: unknown key `pasive`: did you mean `passive`?",
+        ),
+        (
+            peer("remote-as = 65002\nlocal-as = 65009"),
+            "mdcd.toml:6:1: `local-as` is a top-level key, but it is written after a [table] header",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{text}: {e:?}");
+        assert!(e[0].starts_with(want), "{e:?}\nwant: {want}");
+        assert!(!e[0].contains("enum") && !e[0].contains("i64") && !e[0].contains("Raw"), "{e:?}");
+    }
+    let c = parse(&peer("remote-as = \"1.10\"")).unwrap();
+    assert_eq!(c.peers[0].remote_as, RemoteAs::Number(65_546));
+    let e = errors(&peer("remote-as = \"0.0\""));
+    assert!(e[0].contains("expected an AS number: 1-4294967295 or \"65000.10\""), "{e:?}");
+}
