@@ -45,6 +45,13 @@ pub struct NeighborView {
     /// The last of them, in words.
     #[serde(default)]
     pub last_update_error: Option<String>,
+    /// An eBGP peer without an import policy under RFC 8212: nothing it
+    /// sends is accepted (FRR's "(Policy)").
+    #[serde(default)]
+    pub no_import_policy: bool,
+    /// Likewise without an export policy: it is sent nothing.
+    #[serde(default)]
+    pub no_export_policy: bool,
 }
 
 /// One path in the Loc-RIB, as `mdcctl show routes` prints it.
@@ -387,8 +394,8 @@ pub fn neighbors_table(neighbors: &[NeighborView]) -> String {
             n.remote_as.map_or_else(|| "-".into(), |a| a.to_string()),
             n.state.clone(),
             format_duration(n.state_secs),
-            n.prefixes_received.to_string(),
-            n.prefixes_advertised.to_string(),
+            if n.no_import_policy { "(Policy)".into() } else { n.prefixes_received.to_string() },
+            if n.no_export_policy { "(Policy)".into() } else { n.prefixes_advertised.to_string() },
             n.messages_received.to_string(),
             n.messages_sent.to_string(),
             n.description.clone().unwrap_or_default(),
@@ -603,6 +610,8 @@ mod tests {
                 messages_sent: 12,
                 capabilities: vec!["4-octet-as 65000".into()],
                 last_error: None,
+                no_import_policy: false,
+                no_export_policy: true,
                 update_errors: 2,
                 last_update_error: Some(
                     "treat-as-withdraw: NEXT_HOP at byte 35: 0.0.0.0/8 is not a usable next hop".into(),
@@ -706,7 +715,7 @@ mod tests {
             assert_eq!(n[0].address, "192.0.2.1");
             let table = neighbors_table(&n);
             assert!(table.starts_with("Neighbor   AS     State"), "{table}");
-            assert!(table.contains("192.0.2.1  65000  Established  01:02:03  3       2"), "{table}");
+            assert!(table.contains("192.0.2.1  65000  Established  01:02:03  3       (Policy)"), "{table}");
             assert!(
                 table.ends_with(
                     "192.0.2.1: 2 UPDATEs not taken as sent; last: treat-as-withdraw: NEXT_HOP at byte 35: \

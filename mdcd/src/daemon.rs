@@ -108,10 +108,10 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
     let listener = api::bind(&config.api_socket)?;
     let source = Arc::new(SpeakerState {
         speaker: speaker.clone(),
-        config: Arc::new(config.clone()),
+        config: std::sync::RwLock::new(Arc::new(config.clone())),
         fib: fib.clone(),
     });
-    let api_task = tokio::spawn(api::serve(listener, source));
+    let api_task = tokio::spawn(api::serve(listener, Arc::clone(&source)));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
@@ -129,6 +129,9 @@ pub async fn run(config: Config, path: std::path::PathBuf) -> std::io::Result<()
             _ = hup.recv() => {
                 let here = Here { speaker: &speaker, restart: &restart, fib: &fib };
                 reload(&here, &path, &mut running, &mut policies).await;
+                if let Ok(mut c) = source.config.write() {
+                    *c = Arc::new(running.clone());
+                }
             }
         }
     }
@@ -585,22 +588,35 @@ async fn unnumbered_peer(
 /// The API's view of a running speaker.
 struct SpeakerState {
     speaker: Speaker,
-    config: Arc<Config>,
+    /// The configuration in force (replaced by a reload).
+    config: std::sync::RwLock<Arc<Config>>,
     fib: Option<fib::FibHandle>,
+}
+
+impl SpeakerState {
+    fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
 }
 
 impl StateSource for SpeakerState {
     async fn neighbors(&self) -> Vec<NeighborView> {
         let peers = self.speaker.peers().await.unwrap_or_default();
+        let config = self.config();
         peers
             .into_iter()
             .map(|p| {
-                let description = self
-                    .config
-                    .peers
-                    .iter()
-                    .find(|c| c.address == PeerAddress::Ip(p.address.ip()))
-                    .and_then(|c| c.description.clone());
+                let configured = config.peers.iter().find(|c| c.address == PeerAddress::Ip(p.address.ip()));
+                let description = configured.and_then(|c| c.description.clone());
+                // RFC 8212, as FRR's "(Policy)": what the missing policy blocks.
+                let blocked = |policy: Option<&String>| {
+                    config.bgp.ebgp_requires_policy
+                        && configured.is_some_and(|c| c.is_ebgp(config.local_as))
+                        && policy.is_none()
+                };
                 NeighborView {
                     address: p.address.ip().to_string(),
                     remote_as: p.remote_as,
@@ -619,6 +635,8 @@ impl StateSource for SpeakerState {
                     last_error: p.last_down.clone(),
                     update_errors: p.update_errors.total(),
                     last_update_error: p.update_errors.last.clone(),
+                    no_import_policy: blocked(configured.and_then(|c| c.import.as_ref())),
+                    no_export_policy: blocked(configured.and_then(|c| c.export.as_ref())),
                 }
             })
             .collect()
