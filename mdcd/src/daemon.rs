@@ -621,7 +621,7 @@ impl StateSource for SpeakerState {
                     address: p.address.ip().to_string(),
                     remote_as: p.remote_as,
                     description,
-                    state: format!("{:?}", p.state),
+                    state: p.state.to_string(),
                     state_secs: p.uptime.map_or(0, |d| d.as_secs()),
                     prefixes_received: p.prefixes_received.iter().map(|(_, n)| *n as u64).sum(),
                     prefixes_advertised: p.prefixes_advertised.iter().map(|(_, n)| *n as u64).sum(),

@@ -49,6 +49,19 @@ pub enum State {
     Established,
 }
 
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            State::Idle => "Idle",
+            State::Connect => "Connect",
+            State::Active => "Active",
+            State::OpenSent => "OpenSent",
+            State::OpenConfirm => "OpenConfirm",
+            State::Established => "Established",
+        })
+    }
+}
+
 /// The timers the FSM asks the caller to run. Each is either armed (with
 /// a deadline the FSM remembers) or not; an expiry of a timer that is not
 /// armed (a late event after a cancel) is ignored.

@@ -376,7 +376,8 @@ impl Speaker {
         let mut listeners = Vec::new();
         let mut addrs = Vec::new();
         for a in &config.listen {
-            let l = socket::listen(*a)?;
+            let l = socket::listen(*a)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {a} for BGP: {e}")))?;
             addrs.push(l.local_addr()?);
             listeners.push(Arc::new(l));
         }

@@ -469,7 +469,7 @@ impl PeerTask {
                 Err(e) => tracing::warn!(peer = %self.ip, "cannot run a second connection: {e}"),
             }
         } else {
-            tracing::debug!(peer = %self.ip, state = ?self.main.fsm.state(), "refusing a connection");
+            tracing::debug!(peer = %self.ip, state = %self.main.fsm.state(), "refusing a connection");
         }
     }
 
@@ -764,7 +764,7 @@ impl PeerTask {
         let more = std::mem::take(&mut self.errors_not_logged);
         tracing::warn!(
             peer = %self.ip,
-            outcome = ?decoded.outcome,
+            outcome = %decoded.outcome.action().map_or_else(|| "none".to_string(), |a| a.to_string()),
             not_logged_since = more,
             "UPDATE not taken as sent: {}",
             errors.join("; ")
@@ -802,7 +802,8 @@ impl PeerTask {
         let local = c.io.as_ref().map_or(IpAddr::from([0, 0, 0, 0]), |io| io.local.ip());
         c.session =
             Some(SessionInfo { negotiated: Arc::clone(&negotiated), since: Instant::now(), generation });
-        tracing::info!(peer = %self.ip, asn = negotiated.peer_asn, families = ?negotiated.families, "session established");
+        let families: Vec<String> = negotiated.families.iter().map(ToString::to_string).collect();
+        tracing::info!(peer = %self.ip, asn = negotiated.peer_asn, families = %families.join(" "), "session established");
         self.emit(SpeakerEvent::PeerUp { peer: self.ip, negotiated: Arc::clone(&negotiated) });
         // The RIB answers with the table and End-of-RIB.
         // Asked once per session (a short kernel dump in mdcd).
