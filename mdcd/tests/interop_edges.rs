@@ -664,7 +664,7 @@ fn as_zero_in_as_path_withdraws() -> Result<()> {
     let mut failures = withdraw_cases(&mut e, P, &cases)?;
     e.assert_sessions_up()?;
     let log = e.log_lines("UPDATE not taken as sent");
-    if !log.iter().any(|l| l.contains("TreatAsWithdraw")) {
+    if !log.iter().any(|l| l.contains("outcome=treat-as-withdraw")) {
         failures.push(format!("mdcd logs no treat-as-withdraw: {log:?}"));
     }
     assert_no_failures("AS 0 in AS_PATH", &failures);

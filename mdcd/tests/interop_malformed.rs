@@ -272,7 +272,10 @@ impl Setup {
         self.assert_baseline(&kept);
         assert!(self.mdcd.best_route(V6)?.is_some(), "IPv6 routes are untouched");
         let log = self.malformed_log();
-        assert!(log.iter().any(|l| l.contains("TreatAsWithdraw")), "mdcd logs the outcome: {log:?}");
+        assert!(
+            log.iter().any(|l| l.contains("outcome=treat-as-withdraw")),
+            "mdcd logs the outcome: {log:?}"
+        );
         Ok(())
     }
 
@@ -416,7 +419,8 @@ fn bad_atomic_aggregate_length_is_discarded() -> Result<()> {
     s.assert_baseline(&[A, B]);
     let log = s.malformed_log();
     assert!(
-        log.iter().any(|l| l.contains("AttributeDiscard") && !l.contains("TreatAsWithdraw")),
+        log.iter()
+            .any(|l| l.contains("outcome=attribute discard") && !l.contains("outcome=treat-as-withdraw")),
         "mdcd logs an attribute discard: {log:?}"
     );
     Ok(())
@@ -439,7 +443,7 @@ fn repeated_med_keeps_the_first() -> Result<()> {
     assert_eq!(r.med, Some(30), "the first MED wins: {r:?}");
     s.assert_baseline(&[B, C]);
     let log = s.malformed_log();
-    assert!(log.iter().any(|l| l.contains("AttributeDiscard")), "mdcd logs the discard: {log:?}");
+    assert!(log.iter().any(|l| l.contains("outcome=attribute discard")), "mdcd logs the discard: {log:?}");
     Ok(())
 }
 
@@ -496,7 +500,7 @@ fn bad_mp_reach_next_hop_length_disables_ipv6() -> Result<()> {
     assert!(s.mdcd.routes(Family::Ipv6Unicast)?.is_empty());
     s.assert_baseline(&[A, B, C]);
     let log = s.malformed_log();
-    assert!(log.iter().any(|l| l.contains("AfiSafiDisable")), "mdcd logs the outcome: {log:?}");
+    assert!(log.iter().any(|l| l.contains("outcome=AFI/SAFI disable")), "mdcd logs the outcome: {log:?}");
     Ok(())
 }
 
