@@ -451,3 +451,29 @@ async fn reset_and_remove_peer() {
     assert!(a.peers().await.unwrap().iter().all(|p| p.address.ip() != ip(ip_b)), "the peer is forgotten");
     assert!(a.received_routes(ip(ip_b), V4).await.is_err(), "and so are its routes");
 }
+
+/// A peer whose OPEN gives another AS than configured: Bad Peer AS, and
+/// the peer's status says which AS came and which was expected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_peer_as_says_which_came_and_which_was_expected() {
+    let (ip_a, ip_b) = ("127.0.0.1", "127.0.0.3");
+    let a = speaker(ip_a, 65001);
+    let b = speaker(ip_b, 65002);
+    b.add_peer(settings(&b, ip_b, ip_a, a.listen_addrs()[0].port(), 65001, true)).await.unwrap();
+    // a expects 65009 at b.
+    a.add_peer(settings(&a, ip_a, ip_b, b.listen_addrs()[0].port(), 65009, false)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = a.peers().await.unwrap();
+        let why = status.iter().find(|p| p.address.ip() == ip(ip_b)).and_then(|p| p.last_down.clone());
+        if let Some(why) = why.filter(|w| w.contains("Bad Peer AS")) {
+            assert!(
+                why.ends_with(": the peer's OPEN says AS 65002, the configuration expects AS 65009"),
+                "{why}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no Bad Peer AS reported: {status:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -269,6 +269,8 @@ pub struct Fsm {
     secondary: bool,
     /// Our end of the connection ([`Fsm::set_local_address`]).
     local_address: Option<IpAddr>,
+    /// The AS of the last OPEN received, even one that was refused.
+    last_open_as: Option<u32>,
     now: u64,
     out: Vec<Action>,
 }
@@ -316,6 +318,7 @@ impl Fsm {
             stale: Stale::default(),
             secondary: false,
             local_address: None,
+            last_open_as: None,
             now: 0,
             out: Vec::new(),
         })
@@ -377,6 +380,12 @@ impl Fsm {
         if self.config.graceful_restart.as_mut().is_some_and(GracefulRestartConfig::complete) {
             self.our_open = self.config.open();
         }
+    }
+
+    /// The AS of the last OPEN the peer sent, even one that was refused
+    /// (to say why a Bad Peer AS was sent).
+    pub fn last_open_as(&self) -> Option<u32> {
+        self.last_open_as
     }
 
     /// Our end of the connection, as the transport gives it: a next hop
@@ -861,6 +870,7 @@ impl Fsm {
     }
 
     fn on_open(&mut self, open: Open) {
+        self.last_open_as = Some(open.asn());
         match negotiate(&self.config, &self.our_open, &open) {
             Err(n) => self.error_close(n),
             Ok(mut neg) => {

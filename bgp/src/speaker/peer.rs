@@ -706,7 +706,17 @@ impl PeerTask {
                     self.emit(SpeakerEvent::PeerDown { peer: self.ip, reason });
                 }
                 Action::ConnectionFailed(reason) => {
-                    tracing::info!(peer = %self.ip, "connection failed before Established: {}", describe(&reason));
+                    let mut why = describe(&reason);
+                    match self.conn_mut(key).and_then(|c| bad_peer_as(&reason, &c.fsm)) {
+                        Some(wrong) => {
+                            why.push_str(&wrong);
+                            tracing::warn!(peer = %self.ip, "connection failed before Established: {why}");
+                        }
+                        None => {
+                            tracing::info!(peer = %self.ip, "connection failed before Established: {why}")
+                        }
+                    }
+                    self.last_down = Some(why);
                 }
                 Action::Routes(decoded) => {
                     if !decoded.diagnostics.is_empty() {
@@ -909,6 +919,26 @@ impl PeerTask {
         }
         self.publish_status();
     }
+}
+
+/// For a Bad Peer AS we sent: which AS the peer's OPEN gave and which
+/// the configuration expects.
+fn bad_peer_as(reason: &DownReason, fsm: &Fsm) -> Option<String> {
+    use crate::fsm::RemoteAs;
+    use crate::notification::{code, open_subcode};
+    let DownReason::NotificationSent(n) = reason else { return None };
+    if (n.code, n.subcode) != (code::OPEN_MESSAGE, open_subcode::BAD_PEER_AS) {
+        return None;
+    }
+    let got = fsm.last_open_as()?;
+    let config = fsm.config();
+    let expected = match config.remote_as {
+        RemoteAs::Exact(a) => format!("AS {a}"),
+        RemoteAs::Internal => format!("our own AS {} (remote-as internal)", config.local_as),
+        RemoteAs::External => format!("any AS but our own {} (remote-as external)", config.local_as),
+        RemoteAs::Any => "any AS".to_string(),
+    };
+    Some(format!(": the peer's OPEN says AS {got}, the configuration expects {expected}"))
 }
 
 fn describe(reason: &DownReason) -> String {
