@@ -8,9 +8,8 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Start mdcd with `args`, wait until it logged that it started, stop it,
-/// and return what it wrote to stderr.
-fn run_mdcd(dir: &std::path::Path, port: u16, args: &[&str]) -> String {
+/// A config with no peer, listening on `port`, its API socket in `dir`.
+fn write_config(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
     let config = dir.join("mdcd.toml");
     std::fs::write(
         &config,
@@ -20,6 +19,13 @@ fn run_mdcd(dir: &std::path::Path, port: u16, args: &[&str]) -> String {
         ),
     )
     .unwrap();
+    config
+}
+
+/// Start mdcd with `args`, wait until it logged that it started, stop it,
+/// and return what it wrote to stderr.
+fn run_mdcd(dir: &std::path::Path, port: u16, args: &[&str]) -> String {
+    let config = write_config(dir, port);
     let log = dir.join(format!("mdcd-{port}.log"));
     let err = std::fs::File::create(&log).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mdcd"))
@@ -72,15 +78,7 @@ fn a_bind_failure_names_the_address_and_port() {
     let port = taken.local_addr().unwrap().port();
     let dir = std::env::temp_dir().join(format!("mdcd-bind-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("mdcd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "router-id = \"192.0.2.1\"\nlocal-as = 65001\nlisten-port = {port}\n[api]\nsocket = \"{}\"\n",
-            dir.join("mdcd.sock").display()
-        ),
-    )
-    .unwrap();
+    let config = write_config(&dir, port);
     let out = Command::new(env!("CARGO_BIN_EXE_mdcd")).arg("--config").arg(&config).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");

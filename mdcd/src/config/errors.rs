@@ -73,13 +73,8 @@ impl<'a> Errors<'a> {
         field: impl Into<String>,
         message: impl Into<String>,
     ) {
-        let line = span.map(|s| self.line_col(s.start));
-        self.warnings.push(ConfigError {
-            file: self.file.to_path_buf(),
-            line,
-            field: field.into(),
-            message: message.into(),
-        });
+        let w = self.error(span, field.into(), message.into());
+        self.warnings.push(w);
     }
 
     /// The warnings, in the order of the file.
@@ -114,13 +109,18 @@ impl<'a> Errors<'a> {
         field: impl Into<String>,
         message: impl Into<String>,
     ) {
-        let line = span.map(|s| self.line_col(s.start));
-        self.list.push(ConfigError {
+        let e = self.error(span, field.into(), message.into());
+        self.list.push(e);
+    }
+
+    /// A message placed at the start of `span` in this file.
+    fn error(&self, span: Option<Range<usize>>, field: String, message: String) -> ConfigError {
+        ConfigError {
             file: self.file.to_path_buf(),
-            line,
-            field: field.into(),
-            message: message.into(),
-        });
+            line: span.map(|s| self.line_col(s.start)),
+            field,
+            message,
+        }
     }
 }
 

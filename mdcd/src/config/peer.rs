@@ -572,23 +572,15 @@ fn extended_nexthop(errors: &mut Errors<'_>, at: &At, p: &RawPeer, families: Opt
     }
 }
 
-/// Whether the peer is known to be eBGP (`remote-as` differs from
-/// `local-as`, or is "external").
-fn known_ebgp(remote_as: Option<RemoteAs>, local_as: Option<u32>) -> bool {
-    match (remote_as, local_as) {
-        (Some(RemoteAs::Number(n)), Some(l)) => n != l,
-        (Some(RemoteAs::External), _) => true,
-        _ => false,
-    }
-}
-
-/// Whether the peer is known to be iBGP (`remote-as` equals `local-as`, or
-/// is "internal").
-fn known_ibgp(remote_as: Option<RemoteAs>, local_as: Option<u32>) -> bool {
-    match (remote_as, local_as) {
-        (Some(RemoteAs::Number(n)), Some(l)) => n == l,
-        (Some(RemoteAs::Internal), _) => true,
-        _ => false,
+/// Whether the peer is known to be eBGP (`Some(true)`: `remote-as`
+/// differs from `local-as`, or is "external") or iBGP (`Some(false)`:
+/// equal, or "internal"); `None` when a value needed is not valid.
+fn known_ebgp(remote_as: Option<RemoteAs>, local_as: Option<u32>) -> Option<bool> {
+    match (remote_as?, local_as) {
+        (RemoteAs::Number(n), Some(l)) => Some(n != l),
+        (RemoteAs::External, _) => Some(true),
+        (RemoteAs::Internal, _) => Some(false),
+        _ => None,
     }
 }
 
@@ -602,7 +594,7 @@ fn enforce_first_as(
     local_as: Option<u32>,
 ) -> bool {
     let Some(v) = &p.enforce_first_as else { return true };
-    if known_ibgp(remote_as, local_as) {
+    if known_ebgp(remote_as, local_as) == Some(false) {
         errors.at(
             Some(v.span()),
             at.field("enforce-first-as"),
@@ -653,7 +645,7 @@ fn route_reflector_client(
 ) -> bool {
     match &p.route_reflector_client {
         Some(rr) if *rr.get_ref() => {
-            if known_ebgp(remote_as, local_as) {
+            if known_ebgp(remote_as, local_as) == Some(true) {
                 errors.at(
                     Some(rr.span()),
                     at.field("route-reflector-client"),
