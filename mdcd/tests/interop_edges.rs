@@ -36,6 +36,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mdc_tests::wire::{attr, nlri, update};
 use mdc_tests::{
     BgpConfig, BgpPeer, Check, Family, Lab, Mdcd, MdcdBinaries, Neighbor, RawPeer, Result, SessionState,
     require_interop, wait_until,
@@ -74,35 +75,6 @@ fn rawpeer_bin() -> PathBuf {
 
 // ---------------------------------------------------------------------------
 // Byte builders (RFC 4271 §4.3, RFC 4760 §3)
-
-/// A whole UPDATE message from withdrawn-routes bytes, raw attributes and
-/// NLRI bytes.
-fn update(withdrawn: &[u8], attrs: &[Vec<u8>], nlri: &[u8]) -> Vec<u8> {
-    let attrs: Vec<u8> = attrs.concat();
-    let mut m = vec![0xff; 16];
-    let len = 19 + 2 + withdrawn.len() + 2 + attrs.len() + nlri.len();
-    m.extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
-    m.push(2);
-    m.extend_from_slice(&u16::try_from(withdrawn.len()).unwrap().to_be_bytes());
-    m.extend_from_slice(withdrawn);
-    m.extend_from_slice(&u16::try_from(attrs.len()).unwrap().to_be_bytes());
-    m.extend_from_slice(&attrs);
-    m.extend_from_slice(nlri);
-    m
-}
-
-/// One path attribute: flags, type code, length (1 or 2 octets by the
-/// Extended Length flag), value.
-fn attr(flags: u8, code: u8, value: &[u8]) -> Vec<u8> {
-    let mut a = vec![flags, code];
-    if flags & EXTENDED_LENGTH != 0 {
-        a.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
-    } else {
-        a.push(u8::try_from(value.len()).unwrap());
-    }
-    a.extend_from_slice(value);
-    a
-}
 
 // Attribute flags (RFC 4271 §4.3).
 const OPTIONAL: u8 = 0x80;
@@ -202,22 +174,6 @@ fn originator_id(ip: &str) -> Vec<u8> {
 fn cluster_list(ids: &[&str]) -> Vec<u8> {
     let v: Vec<u8> = ids.iter().flat_map(|i| i.parse::<Ipv4Addr>().unwrap().octets()).collect();
     attr(OPTIONAL, CLUSTER_LIST, &v)
-}
-
-/// Prefixes ("203.0.113.0/26", "2001:db8:200::/48") in NLRI encoding.
-fn nlri(prefixes: &[&str]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in prefixes {
-        let (addr, len) = p.split_once('/').unwrap();
-        let len: u8 = len.parse().unwrap();
-        let octets = match addr.parse::<IpAddr>().unwrap() {
-            IpAddr::V4(a) => a.octets().to_vec(),
-            IpAddr::V6(a) => a.octets().to_vec(),
-        };
-        out.push(len);
-        out.extend_from_slice(&octets[..usize::from(len).div_ceil(8)]);
-    }
-    out
 }
 
 /// MP_REACH_NLRI for IPv6 unicast with next hop `nh` and NLRI.

@@ -12,10 +12,10 @@
 //! `skipped: ...`; under `CI=true` they fail instead.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mdc_tests::wire::{attr, nlri, update};
 use mdc_tests::{
     BgpConfig, BgpPeer, Family, Lab, Mdcd, MdcdBinaries, Neighbor, RawPeer, Result, Route, SessionState,
     require_interop,
@@ -41,35 +41,6 @@ fn rawpeer_bin() -> PathBuf {
 
 // ---------------------------------------------------------------------------
 // Byte builders (RFC 4271 §4.3, RFC 4760 §3)
-
-/// A whole UPDATE message from withdrawn-routes bytes, raw attributes and
-/// NLRI bytes.
-fn update(withdrawn: &[u8], attrs: &[Vec<u8>], nlri: &[u8]) -> Vec<u8> {
-    let attrs: Vec<u8> = attrs.concat();
-    let mut m = vec![0xff; 16];
-    let len = 19 + 2 + withdrawn.len() + 2 + attrs.len() + nlri.len();
-    m.extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
-    m.push(2);
-    m.extend_from_slice(&u16::try_from(withdrawn.len()).unwrap().to_be_bytes());
-    m.extend_from_slice(withdrawn);
-    m.extend_from_slice(&u16::try_from(attrs.len()).unwrap().to_be_bytes());
-    m.extend_from_slice(&attrs);
-    m.extend_from_slice(nlri);
-    m
-}
-
-/// One path attribute: flags, type code, length (1 or 2 octets by the
-/// Extended Length flag), value.
-fn attr(flags: u8, code: u8, value: &[u8]) -> Vec<u8> {
-    let mut a = vec![flags, code];
-    if flags & 0x10 != 0 {
-        a.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
-    } else {
-        a.push(u8::try_from(value.len()).unwrap());
-    }
-    a.extend_from_slice(value);
-    a
-}
 
 const WELL_KNOWN: u8 = 0x40; // transitive
 const OPTIONAL: u8 = 0x80; // non-transitive
@@ -107,22 +78,6 @@ fn med(v: u32) -> Vec<u8> {
 fn communities(cs: &[(u16, u16)]) -> Vec<u8> {
     let v: Vec<u8> = cs.iter().flat_map(|(a, b)| [a.to_be_bytes(), b.to_be_bytes()].concat()).collect();
     attr(OPTIONAL_TRANSITIVE, COMMUNITIES, &v)
-}
-
-/// Prefixes ("198.51.100.0/26", "2001:db8:200::/48") in NLRI encoding.
-fn nlri(prefixes: &[&str]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in prefixes {
-        let (addr, len) = p.split_once('/').unwrap();
-        let len: u8 = len.parse().unwrap();
-        let octets = match addr.parse::<IpAddr>().unwrap() {
-            IpAddr::V4(a) => a.octets().to_vec(),
-            IpAddr::V6(a) => a.octets().to_vec(),
-        };
-        out.push(len);
-        out.extend_from_slice(&octets[..usize::from(len).div_ceil(8)]);
-    }
-    out
 }
 
 /// MP_REACH_NLRI for IPv6 unicast: next hop (its length taken as given,

@@ -19,6 +19,7 @@ pub mod peer;
 pub mod rawpeer;
 pub mod require;
 pub mod wait;
+pub mod wire;
 
 pub use bird::Bird;
 pub use error::{Error, Result};
